@@ -1,0 +1,104 @@
+"""The records Webhook Inspector keeps: bins and the requests they captured."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+Header = tuple[str, str]
+
+
+class Bin(msgspec.Struct, frozen=True, kw_only=True):
+    """A throwaway endpoint that captures whatever is sent to /b/{id}."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class RequestSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """What a list of captured requests shows: everything but the headers and body bytes."""
+
+    id: int
+    bin_id: str
+    method: str
+    path: str
+    sub_path: str
+    query: str
+    content_type: str | None
+    body_size: int
+    client_ip: str | None
+    received_at: datetime
+    rejected: str | None = None
+
+
+class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One request exactly as a sender made it.
+
+    Text fields hold the bytes that came over the wire decoded as latin-1, which maps
+    every byte to one character and back, so nothing is lost or re-encoded.
+    """
+
+    bin_id: str
+    method: str
+    # The path as sent, percent-encoding and repeated slashes kept, without the query.
+    path: str
+    # The part of `path` after /b/{bin_id}: "" or a string starting with "/".
+    sub_path: str
+    # The raw query string: order, duplicates and encoding kept.
+    query: str
+    # In arrival order with duplicates; the HTTP server lowercases the names.
+    headers: list[Header]
+    body: bytes
+    # len(body), or for a rejected request the size the sender declared (None if unknown).
+    body_size: int | None
+    body_sha256: str | None
+    client_ip: str | None
+    client_port: int | None
+    host: str
+    scheme: str
+    http_version: str
+    received_at: datetime
+    # Why the request was refused (say, its body was over the limit); None when captured.
+    rejected: str | None = None
+    # Assigned by the store in commit order; 0 until stored.
+    id: int = 0
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, matched case-insensitively."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header, in arrival order."""
+        name = name.lower()
+        return [value for key, value in self.headers if key.lower() == name]
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("content-type")
+
+    @property
+    def url(self) -> str:
+        """The full URL the sender used."""
+        query = f"?{self.query}" if self.query else ""
+        return f"{self.scheme}://{self.host}{self.path}{query}"
+
+    def summary(self) -> RequestSummary:
+        return RequestSummary(
+            id=self.id,
+            bin_id=self.bin_id,
+            method=self.method,
+            path=self.path,
+            sub_path=self.sub_path,
+            query=self.query,
+            content_type=self.content_type,
+            body_size=self.body_size or 0,
+            client_ip=self.client_ip,
+            received_at=self.received_at,
+            rejected=self.rejected,
+        )
