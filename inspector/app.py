@@ -1,0 +1,97 @@
+"""create_app: wires settings, store, hub, capture, API and pages into one ASGI application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from inspector import __version__
+from inspector.capture import Capture, is_capture_path
+from inspector.config import Settings
+from inspector.hub import Hub
+from inspector.hub.local import LocalHub
+from inspector.store import Store
+from inspector.store.sqlite import SQLiteStore
+from inspector.web.api import BinsController
+from inspector.web.deps import provide
+from inspector.web.health import healthz
+from inspector.web.pages import home
+from inspector.web.security import SecurityHeaders
+
+log = structlog.get_logger(__name__)
+
+
+def _resource_dir(name: str) -> Path:
+    """templates/ and static/ sit beside the package in a checkout and inside it in a wheel."""
+    package = Path(__file__).resolve().parent
+    bundled = package / f"_{name}"
+    return bundled if bundled.is_dir() else package.parent / name
+
+
+class InspectorApp:
+    """The ASGI entry point: /b/... goes straight to capture, everything else (and lifespan) to Litestar.
+
+    Capture sits outside Litestar because its router only knows the standard HTTP methods,
+    while a bin must take any method token and see the path exactly as sent.
+    """
+
+    def __init__(self, settings: Settings, store: Store, hub: Hub, web: Litestar) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = hub
+        self.web = web
+        self._capture = Capture(settings, store, hub)
+        self._pages = SecurityHeaders(web)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and is_capture_path(scope["path"]):
+            await self._capture(scope, receive, send)
+        else:
+            await self._pages(scope, receive, send)
+
+
+def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
+    store = store or SQLiteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+    hub = hub or LocalHub()
+
+    async def start() -> None:
+        await store.open()
+        await hub.open()
+        log.info(
+            "store ready", database=str(getattr(store, "path", "")), synchronous=settings.sqlite_synchronous
+        )
+
+    async def stop() -> None:
+        # The hub first: ending live streams lets their connections close before the store goes.
+        await hub.close()
+        await store.close()
+        log.info("stopped cleanly")
+
+    web = Litestar(
+        route_handlers=[
+            BinsController,
+            healthz,
+            home,
+            create_static_files_router(path="/static", directories=[_resource_dir("static")]),
+        ],
+        dependencies=provide(store, hub, settings),
+        template_config=TemplateConfig(directory=_resource_dir("templates"), engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Webhook Inspector",
+            version=__version__,
+            path="/api/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        on_startup=[start],
+        on_shutdown=[stop],
+        logging_config=None,
+    )
+    return InspectorApp(settings, store, hub, web)

@@ -1,0 +1,194 @@
+"""The capture endpoint: any request to /b/{bin}/... is stored exactly as sent, then answered."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import structlog
+
+from inspector.config import Settings, format_size
+from inspector.hub import Event, Hub
+from inspector.models import CapturedRequest, Header
+from inspector.proxies import resolve_origin
+from inspector.store import BinNotFound, Store, StoreClosed
+
+log = structlog.get_logger(__name__)
+
+PREFIX = "/b/"
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+def is_capture_path(path: str) -> bool:
+    return path.startswith(PREFIX) or path == "/b"
+
+
+class BodyTooLarge(Exception):
+    """The sender's body passed the size limit; `size` is what it declared, when it did."""
+
+    def __init__(self, size: int | None) -> None:
+        self.size = size
+
+
+class Capture:
+    """A plain ASGI app for /b/...: Litestar's routing cannot take arbitrary method tokens.
+
+    The answer goes out only after the store has committed the request, so a 2xx always
+    means the request is durable.
+    """
+
+    def __init__(self, settings: Settings, store: Store, hub: Hub) -> None:
+        self._settings = settings
+        self._store = store
+        self._hub = hub
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        received_at = datetime.now(UTC)
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        # Some servers and test clients leave the query in raw_path.
+        path = raw_path.split(b"?", 1)[0].decode("latin-1")
+        bin_id, slash, rest = path[len(PREFIX) :].partition("/")
+        if not bin_id:
+            await _answer_error(send, 404, "This URL names no bin: capture URLs look like /b/{bin}/anything.")
+            return
+        bin = await self._store.get_bin(bin_id)
+        if bin is None or bin.expires_at <= received_at:
+            await _answer_error(send, 404, f"There is no bin named {bin_id!r}; it may have expired.")
+            return
+
+        headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        request = self._describe(scope, bin_id, path, slash + rest, headers, received_at)
+        limit = self._settings.max_body_size
+        try:
+            body = await _read_body(receive, limit, _declared_length(headers))
+        except BodyTooLarge as exc:
+            reason = f"body larger than the {format_size(limit)} limit"
+            await self._store_rejected(msgspec.structs.replace(request, body_size=exc.size, rejected=reason))
+            await _answer_error(
+                send,
+                413,
+                f"The body is larger than this server's limit of {format_size(limit)} ({limit} bytes).",
+            )
+            return
+        except ConnectionError:
+            return  # the sender hung up mid-body: there is nobody to acknowledge
+        request = msgspec.structs.replace(
+            request, body=body, body_size=len(body), body_sha256=hashlib.sha256(body).hexdigest()
+        )
+        try:
+            request_id = await self._store.add_request(request)
+        except BinNotFound:
+            await _answer_error(send, 404, f"The bin {bin_id!r} was deleted.")
+            return
+        except StoreClosed:
+            await _answer_error(send, 503, "The server is shutting down; send the request again shortly.")
+            return
+        except Exception:
+            log.exception("capture could not be stored", bin=bin_id)
+            await _answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
+            return
+        await self._hub.publish(Event(kind="request", bin_id=bin_id, request_id=request_id))
+        await _answer(
+            send,
+            200,
+            msgspec.json.encode({"ok": True, "request_id": request_id}),
+            head=request.method == "HEAD",
+            extra=[(b"x-inspector-request-id", str(request_id).encode())],
+        )
+
+    def _describe(
+        self,
+        scope: Scope,
+        bin_id: str,
+        path: str,
+        sub_path: str,
+        headers: list[Header],
+        received_at: datetime,
+    ) -> CapturedRequest:
+        peer = scope.get("client") or (None, None)
+        host = next((value for name, value in headers if name == "host"), None)
+        if host is None:
+            server = scope.get("server") or ("", None)
+            host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+        client_ip, scheme, host = resolve_origin(
+            peer=peer[0],
+            scheme=scope.get("scheme", "http"),
+            host=host,
+            headers=headers,
+            trusted=self._settings.trusted_proxies,
+        )
+        return CapturedRequest(
+            bin_id=bin_id,
+            method=scope["method"],
+            path=path,
+            sub_path=sub_path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=b"",
+            body_size=None,
+            body_sha256=None,
+            client_ip=client_ip,
+            client_port=peer[1] if client_ip == peer[0] else None,
+            host=host,
+            scheme=scope.get("scheme", "http") if scheme not in ("http", "https") else scheme,
+            http_version=scope.get("http_version", "1.1"),
+            received_at=received_at,
+        )
+
+    async def _store_rejected(self, request: CapturedRequest) -> None:
+        # The user should see that a delivery was tried even though its body was refused.
+        try:
+            request_id = await self._store.add_request(request)
+        except Exception as exc:
+            log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
+            return
+        await self._hub.publish(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
+
+
+def _declared_length(headers: list[Header]) -> int | None:
+    for name, value in headers:
+        if name == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(receive: Any, limit: int, declared: int | None) -> bytes:
+    if declared is not None and declared > limit:
+        raise BodyTooLarge(declared)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(declared)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _answer(
+    send: Any, status: int, body: bytes, *, head: bool = False, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _answer_error(send: Any, status: int, detail: str) -> None:
+    await _answer(send, status, msgspec.json.encode({"status_code": status, "detail": detail}))

@@ -1,0 +1,79 @@
+"""Server settings: their defaults, and parsing of the values users give as flags or INSPECTOR_* variables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from inspector.proxies import TrustedProxies
+from inspector.store.sqlite import SYNCHRONOUS_MODES
+
+HTTP_PARSERS = ("h11", "httptools")
+LOG_FORMATS = ("auto", "json", "console")
+
+
+def default_db_path() -> Path:
+    """Where the SQLite file lives when the user names none: the platform's per-user data folder."""
+    return platformdirs.user_data_path("webhook-inspector", appauthor=False) / "inspector.db"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a running server is configured with; `create_app` takes one of these."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_path: Path = field(default_factory=default_db_path)
+    # The base URL senders reach this server at (behind a proxy or tunnel); capture URLs use it.
+    public_url: str | None = None
+    max_body_size: int = 10 * 1024 * 1024
+    # Peers whose X-Forwarded-For / Forwarded headers are believed.
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    bin_ttl_seconds: int = 7 * 24 * 3600
+    sqlite_synchronous: str = "full"
+    # h11 accepts any method token; httptools is faster but answers 400 to tokens it does not know.
+    http_parser: str = "h11"
+    access_log: bool = False
+    log_level: str = "info"
+    log_format: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"sqlite synchronous must be one of: {', '.join(SYNCHRONOUS_MODES)}")
+        if self.http_parser not in HTTP_PARSERS:
+            raise ValueError(f"http parser must be one of: {', '.join(HTTP_PARSERS)}")
+        if self.max_body_size < 0:
+            raise ValueError("max body size cannot be negative")
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", parse_public_url(self.public_url))
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """A byte count such as 1048576, 512KiB, 10MiB or 1GB."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (try 10MiB or 1048576)")
+    unit = (match.group(2) or "").lower().removesuffix("b")
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def format_size(size: int) -> str:
+    """The shortest exact way to write a byte count: 10 MiB, 512 KiB or 1000 bytes."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def parse_public_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise ValueError(f"public URL must look like https://hooks.example.com, got {url!r}")
+    return url

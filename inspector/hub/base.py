@@ -1,0 +1,48 @@
+"""The live-event interface: publish what happened to a bin, subscribe to a bin's events."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Literal
+
+import msgspec
+
+EventKind = Literal["request", "request_deleted", "bin_cleared", "bin_deleted"]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Something that happened to a bin. Events carry ids, not data: readers fetch from the store."""
+
+    kind: EventKind
+    bin_id: str
+    request_id: int | None = None
+
+
+class Subscription(abc.ABC):
+    """A bin's events in publish order, from the moment of subscribing.
+
+    Iteration ends when the hub drops a subscriber that fell too far behind; the subscriber
+    then catches up from the store, which is always the source of truth.
+    """
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+
+class Hub(abc.ABC):
+    """Delivers events to every subscriber of a bin, in this process or (with an external broker) any."""
+
+    async def open(self) -> None:
+        """Connect to the broker, if the adapter has one."""
+
+    async def close(self) -> None:
+        """End every subscription and release connections."""
+
+    @abc.abstractmethod
+    async def publish(self, event: Event) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe to a bin; the subscription is active once the context is entered."""

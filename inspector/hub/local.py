@@ -1,0 +1,74 @@
+"""The default hub: in-process queues, for a single server process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from inspector.hub.base import Event, Hub, Subscription
+
+_CLOSED = None
+
+
+class _QueueSubscription(Subscription):
+    def __init__(self, max_pending: int) -> None:
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(max_pending)
+
+    def offer(self, event: Event | None) -> bool:
+        """Queue an event without waiting; False when the subscriber has fallen too far behind."""
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def end(self) -> None:
+        # Make room so the end marker always fits: the subscriber re-reads from the store anyway.
+        while not self.offer(_CLOSED):
+            self.queue.get_nowait()
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while (event := await self.queue.get()) is not _CLOSED:
+            yield event
+
+
+class LocalHub(Hub):
+    """Fan-out through one bounded queue per subscriber.
+
+    Publishing never waits for a slow subscriber: one that lets `max_pending` events pile up
+    is ended, and catches up from the store when it subscribes again.
+    """
+
+    def __init__(self, *, max_pending: int = 1000) -> None:
+        self._max_pending = max_pending
+        self._subscribers: defaultdict[str, set[_QueueSubscription]] = defaultdict(set)
+
+    async def publish(self, event: Event) -> None:
+        subscribers = self._subscribers.get(event.bin_id)
+        if not subscribers:
+            return
+        for subscription in list(subscribers):
+            if not subscription.offer(event):
+                subscribers.discard(subscription)
+                subscription.end()
+
+    @asynccontextmanager
+    async def subscribe(self, bin_id: str) -> AsyncIterator[Subscription]:
+        subscription = _QueueSubscription(self._max_pending)
+        self._subscribers[bin_id].add(subscription)
+        try:
+            yield subscription
+        finally:
+            subscribers = self._subscribers.get(bin_id)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._subscribers[bin_id]
+
+    async def close(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.end()
+        self._subscribers.clear()

@@ -1,0 +1,77 @@
+"""The storage interface every database adapter implements; the rest of the code knows only this."""
+
+from __future__ import annotations
+
+import abc
+
+from inspector.models import Bin, CapturedRequest, RequestSummary
+
+
+class BinExists(Exception):
+    """A bin with the requested id already exists."""
+
+
+class BinNotFound(Exception):
+    """The bin does not exist (or was deleted while a request for it was in flight)."""
+
+
+class StoreClosed(Exception):
+    """The store is shutting down and takes no more writes."""
+
+
+class Store(abc.ABC):
+    """Bins and their captured requests, kept durably.
+
+    `add_request` returns only once the request is committed: the capture path relies on it
+    to answer 2xx only for requests that will survive a crash.
+    """
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect, apply pending schema migrations and start background writers."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Commit what is queued, then release every connection."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+
+    @abc.abstractmethod
+    async def create_bin(self, bin: Bin) -> None:
+        """Store a new bin; raise BinExists if its id is taken."""
+
+    @abc.abstractmethod
+    async def get_bin(self, bin_id: str) -> Bin | None: ...
+
+    @abc.abstractmethod
+    async def delete_bin(self, bin_id: str) -> bool:
+        """Delete a bin with all its requests; False if there was no such bin."""
+
+    @abc.abstractmethod
+    async def add_request(self, request: CapturedRequest) -> int:
+        """Commit a captured request and return its id.
+
+        Ids grow in commit order, so "everything after id N" is a complete catch-up for a
+        client that has seen N. Raises BinNotFound if the bin is gone, StoreClosed on shutdown.
+        """
+
+    @abc.abstractmethod
+    async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None: ...
+
+    @abc.abstractmethod
+    async def list_requests(
+        self, bin_id: str, *, limit: int, before: int | None = None
+    ) -> list[RequestSummary]:
+        """Newest first, at most `limit`, only ids below `before` when given (keyset paging)."""
+
+    @abc.abstractmethod
+    async def count_requests(self, bin_id: str) -> int: ...
+
+    @abc.abstractmethod
+    async def delete_request(self, bin_id: str, request_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def clear_requests(self, bin_id: str) -> int:
+        """Delete every request of a bin; returns how many there were."""

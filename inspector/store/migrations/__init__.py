@@ -1,0 +1,1 @@
+"""Versioned schema migrations, one numbered SQL file each, per database."""

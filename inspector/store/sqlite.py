@@ -1,0 +1,348 @@
+"""The default store: one SQLite file in WAL mode, one group-committing writer and separate readers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import suppress
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import msgspec
+import structlog
+
+from inspector.models import Bin, CapturedRequest, Header, RequestSummary
+from inspector.store.base import BinExists, BinNotFound, Store, StoreClosed
+
+log = structlog.get_logger(__name__)
+
+# What each `synchronous` setting survives is explained in docs/durability.md.
+SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
+
+_SUMMARY_COLUMNS = (
+    "id, bin_id, method, path, sub_path, query, content_type, body_size, client_ip, received_at, rejected"
+)
+_REQUEST_COLUMNS = (
+    "bin_id, method, path, sub_path, query, headers, content_type, body_size, body_sha256,"
+    " client_ip, client_port, host, scheme, http_version, received_at, rejected, body"
+)
+# A row whose bin was deleted while the request waited in the queue is skipped, not an error
+# for the whole batch: the other requests in the batch still commit.
+_INSERT_REQUEST = (
+    f"INSERT INTO requests (id, {_REQUEST_COLUMNS})"
+    f" SELECT {', '.join('?' * 18)} WHERE EXISTS (SELECT 1 FROM bins WHERE id = ?)"
+)
+
+_headers_decoder = msgspec.json.Decoder(list[tuple[str, str]])
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("inspector.store.migrations") / "sqlite"
+    scripts = [item for item in folder.iterdir() if item.name.endswith(".sql")]
+    return sorted((int(item.name.split("_", 1)[0]), item.read_text("utf-8")) for item in scripts)
+
+
+class SQLiteStore(Store):
+    """Bins and requests in one SQLite file.
+
+    Every write goes through one connection. Captured requests queue up while the previous
+    commit runs and the next commit takes all of them at once (group commit): one fsync for
+    many requests, and no waiting for more to arrive. Reads use their own connections, so a
+    long commit never delays a page. Only one process may use the file at a time: the bin
+    cache and request ids rely on it.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "full",
+        readers: int = 2,
+        bin_cache_size: int = 10_000,
+    ) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
+        self.path = path
+        self._synchronous = synchronous
+        self._reader_count = max(1, readers)
+        self._bin_cache: OrderedDict[str, Bin | None] = OrderedDict()
+        self._bin_cache_size = bin_cache_size
+        self._queue: list[tuple[CapturedRequest, asyncio.Future[int]]] = []
+        self._wake = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._closing = False
+        self._last_id = 0
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._next_reader: Iterator[aiosqlite.Connection] = iter(())
+        self._commit_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._migrate(self._writer)
+        self._readers = [await self._connect(query_only=True) for _ in range(self._reader_count)]
+        self._next_reader = itertools.cycle(self._readers)
+        self._last_id = await self._highest_request_id()
+        self._commit_task = asyncio.create_task(self._commit_loop(), name="sqlite-group-commit")
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._commit_task is not None:
+            await self._commit_task
+        for conn in [*self._readers, *([self._writer] if self._writer else [])]:
+            await conn.close()
+        self._readers, self._writer = [], None
+
+    async def ping(self) -> None:
+        await self._fetchone("SELECT 1", ())
+
+    async def _connect(self, *, query_only: bool = False) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path)
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        if query_only:
+            await conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        (current,) = await (await conn.execute("PRAGMA user_version")).fetchone() or (0,)
+        for version, script in _migrations():
+            if version <= current:
+                continue
+            # One transaction per migration: a crash leaves the schema at a known version.
+            await conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+            log.info("schema migrated", database=str(self.path), version=version)
+
+    async def _highest_request_id(self) -> int:
+        row = await self._fetchone(
+            "SELECT MAX(x) FROM (SELECT seq AS x FROM sqlite_sequence WHERE name = 'requests'"
+            " UNION ALL SELECT MAX(id) FROM requests)",
+            (),
+        )
+        return int(row[0] or 0) if row else 0
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def add_request(self, request: CapturedRequest) -> int:
+        if self._closing:
+            raise StoreClosed("the store is shutting down")
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
+        self._wake.set()
+        return await future
+
+    async def _commit_loop(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            # Take whatever queued up during the previous commit; never linger for more.
+            batch, self._queue = self._queue, []
+            async with self._write_lock:
+                await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[int]]]) -> None:
+        conn = self._require_writer()
+        first_id = self._last_id + 1
+        self._last_id += len(batch)
+        rows = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
+        try:
+            changes_before = conn.total_changes
+            await conn.executemany(_INSERT_REQUEST, rows)
+            await conn.commit()
+            inserted = conn.total_changes - changes_before
+        except Exception as exc:
+            with suppress(Exception):
+                await conn.rollback()
+            log.error("commit failed", error=str(exc), requests=len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        stored: set[int] | None = None
+        if inserted != len(batch):
+            ids = [row[0] for row in rows]
+            found = await conn.execute_fetchall(
+                f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids
+            )
+            stored = {row[0] for row in found}
+        for n, (request, future) in enumerate(batch):
+            if future.done():  # the capture was cancelled; the row is stored all the same
+                continue
+            request_id = first_id + n
+            if stored is None or request_id in stored:
+                future.set_result(request_id)
+            else:
+                future.set_exception(BinNotFound(request.bin_id))
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        if self._closing:
+            raise StoreClosed("the store is shutting down")
+        conn = self._require_writer()
+        async with self._write_lock:
+            try:
+                cursor = await conn.execute(sql, params)
+                await conn.commit()
+            except BaseException:
+                with suppress(Exception):
+                    await conn.rollback()
+                raise
+            return cursor.rowcount
+
+    async def create_bin(self, bin: Bin) -> None:
+        try:
+            await self._write(
+                "INSERT INTO bins (id, created_at, expires_at) VALUES (?, ?, ?)",
+                (bin.id, bin.created_at.isoformat(), bin.expires_at.isoformat()),
+            )
+        except sqlite3.IntegrityError:
+            raise BinExists(bin.id) from None
+        self._cache_bin(bin.id, bin)
+
+    async def delete_bin(self, bin_id: str) -> bool:
+        deleted = await self._write("DELETE FROM bins WHERE id = ?", (bin_id,))
+        self._cache_bin(bin_id, None)
+        return deleted > 0
+
+    async def delete_request(self, bin_id: str, request_id: int) -> bool:
+        return await self._write("DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id)) > 0
+
+    async def clear_requests(self, bin_id: str) -> int:
+        return await self._write("DELETE FROM requests WHERE bin_id = ?", (bin_id,))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def get_bin(self, bin_id: str) -> Bin | None:
+        if bin_id in self._bin_cache:
+            self._bin_cache.move_to_end(bin_id)
+            return self._bin_cache[bin_id]
+        row = await self._fetchone("SELECT id, created_at, expires_at FROM bins WHERE id = ?", (bin_id,))
+        bin = None
+        if row:
+            bin = Bin(
+                id=row[0],
+                created_at=datetime.fromisoformat(row[1]),
+                expires_at=datetime.fromisoformat(row[2]),
+            )
+        self._cache_bin(bin_id, bin)
+        return bin
+
+    async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
+        row = await self._fetchone(
+            f"SELECT id, {_REQUEST_COLUMNS} FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id)
+        )
+        return _request_from_row(row) if row else None
+
+    async def list_requests(
+        self, bin_id: str, *, limit: int, before: int | None = None
+    ) -> list[RequestSummary]:
+        # Keyset paging on the (bin_id, id) index: a page costs the same however big the bin.
+        rows = await self._reader().execute_fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM requests WHERE bin_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (bin_id, before if before is not None else 2**63 - 1, limit),
+        )
+        return [_summary_from_row(row) for row in rows]
+
+    async def count_requests(self, bin_id: str) -> int:
+        row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
+        return int(row[0]) if row else 0
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _require_writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StoreClosed("the store is not open")
+        return self._writer
+
+    def _reader(self) -> aiosqlite.Connection:
+        if not self._readers:
+            raise StoreClosed("the store is not open")
+        return next(self._next_reader)
+
+    async def _fetchone(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
+        async with self._reader().execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    def _cache_bin(self, bin_id: str, bin: Bin | None) -> None:
+        self._bin_cache[bin_id] = bin
+        self._bin_cache.move_to_end(bin_id)
+        while len(self._bin_cache) > self._bin_cache_size:
+            self._bin_cache.popitem(last=False)
+
+
+def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
+    return (
+        request_id,
+        r.bin_id,
+        r.method,
+        r.path,
+        r.sub_path,
+        r.query,
+        msgspec.json.encode(r.headers).decode(),
+        r.content_type,
+        r.body_size,
+        r.body_sha256,
+        r.client_ip,
+        r.client_port,
+        r.host,
+        r.scheme,
+        r.http_version,
+        r.received_at.isoformat(),
+        r.rejected,
+        r.body,
+        r.bin_id,
+    )
+
+
+def _request_from_row(row: Any) -> CapturedRequest:
+    headers: list[Header] = _headers_decoder.decode(row[6])
+    return CapturedRequest(
+        id=row[0],
+        bin_id=row[1],
+        method=row[2],
+        path=row[3],
+        sub_path=row[4],
+        query=row[5],
+        headers=headers,
+        body_size=row[8],
+        body_sha256=row[9],
+        client_ip=row[10],
+        client_port=row[11],
+        host=row[12],
+        scheme=row[13],
+        http_version=row[14],
+        received_at=datetime.fromisoformat(row[15]),
+        rejected=row[16],
+        body=bytes(row[17]),
+    )
+
+
+def _summary_from_row(row: Any) -> RequestSummary:
+    return RequestSummary(
+        id=row[0],
+        bin_id=row[1],
+        method=row[2],
+        path=row[3],
+        sub_path=row[4],
+        query=row[5],
+        content_type=row[6],
+        body_size=row[7] or 0,
+        client_ip=row[8],
+        received_at=datetime.fromisoformat(row[9]),
+        rejected=row[10],
+    )

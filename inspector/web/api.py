@@ -1,0 +1,218 @@
+"""The JSON API: create and manage bins, read and delete what they captured."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import Parameter
+
+from inspector.bins import check_bin_name, new_bin_id
+from inspector.capture import PREFIX
+from inspector.hub import Event
+from inspector.models import Bin, CapturedRequest, RequestSummary
+from inspector.proxies import public_base_url
+from inspector.store import BinExists
+from inspector.web.deps import HubDep, SettingsDep, StoreDep
+
+MAX_PAGE = 500
+
+
+class CreateBin(msgspec.Struct, forbid_unknown_fields=True):
+    """Optional settings for a new bin."""
+
+    # A chosen name instead of a random id, for tests and demos. Anyone who guesses it can send to it.
+    name: str | None = None
+
+
+class BinOut(msgspec.Struct):
+    id: str
+    url: str
+    created_at: datetime
+    expires_at: datetime
+    request_count: int
+
+
+class RequestPage(msgspec.Struct):
+    items: list[RequestSummary]
+    # Pass as `before` to get the next (older) page; null on the last page.
+    next: int | None
+
+
+class RequestOut(msgspec.Struct):
+    id: int
+    bin_id: str
+    method: str
+    url: str
+    path: str
+    sub_path: str
+    query: str
+    query_params: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: str
+    body_encoding: str
+    body_size: int | None
+    body_sha256: str | None
+    content_type: str | None
+    client_ip: str | None
+    client_port: int | None
+    host: str
+    scheme: str
+    http_version: str
+    received_at: datetime
+    rejected: str | None
+
+
+def _bin_out(request: Request, settings: SettingsDep, bin: Bin, count: int) -> BinOut:
+    base = public_base_url(request.scope, settings.trusted_proxies, settings.public_url)
+    return BinOut(
+        id=bin.id,
+        url=f"{base}{PREFIX}{bin.id}",
+        created_at=bin.created_at,
+        expires_at=bin.expires_at,
+        request_count=count,
+    )
+
+
+def request_out(captured: CapturedRequest) -> RequestOut:
+    try:
+        body, encoding = captured.body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        body, encoding = base64.b64encode(captured.body).decode("ascii"), "base64"
+    return RequestOut(
+        id=captured.id,
+        bin_id=captured.bin_id,
+        method=captured.method,
+        url=captured.url,
+        path=captured.path,
+        sub_path=captured.sub_path,
+        query=captured.query,
+        query_params=parse_qsl(captured.query, keep_blank_values=True),
+        headers=captured.headers,
+        body=body,
+        body_encoding=encoding,
+        body_size=captured.body_size,
+        body_sha256=captured.body_sha256,
+        content_type=captured.content_type,
+        client_ip=captured.client_ip,
+        client_port=captured.client_port,
+        host=captured.host,
+        scheme=captured.scheme,
+        http_version=captured.http_version,
+        received_at=captured.received_at,
+        rejected=captured.rejected,
+    )
+
+
+async def _existing_bin(store: StoreDep, bin_id: str) -> Bin:
+    bin = await store.get_bin(bin_id)
+    if bin is None:
+        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+    return bin
+
+
+async def _existing_request(store: StoreDep, bin_id: str, request_id: int) -> CapturedRequest:
+    await _existing_bin(store, bin_id)
+    captured = await store.get_request(bin_id, request_id)
+    if captured is None:
+        raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
+    return captured
+
+
+class BinsController(Controller):
+    path = "/api/bins"
+    tags = ["bins"]
+
+    @post("/", status_code=201, summary="Create a bin")
+    async def create_bin(
+        self,
+        request: Request[Any, Any, Any],
+        store: StoreDep,
+        settings: SettingsDep,
+        data: CreateBin | None = None,
+    ) -> BinOut:
+        """Create a bin with an unguessable id, or with a chosen `name` (409 if taken)."""
+        name = data.name if data else None
+        if name is not None and (problem := check_bin_name(name)):
+            raise ClientException(problem)
+        now = datetime.now(UTC)
+        bin = Bin(
+            id=name or new_bin_id(),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.bin_ttl_seconds),
+        )
+        try:
+            await store.create_bin(bin)
+        except BinExists:
+            raise ClientException(f"A bin named {name!r} already exists.", status_code=409) from None
+        return _bin_out(request, settings, bin, 0)
+
+    @get("/{bin_id:str}", summary="Describe a bin")
+    async def get_bin(
+        self, request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
+    ) -> BinOut:
+        bin = await _existing_bin(store, bin_id)
+        return _bin_out(request, settings, bin, await store.count_requests(bin_id))
+
+    @delete("/{bin_id:str}", summary="Delete a bin and everything it captured")
+    async def delete_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
+        if not await store.delete_bin(bin_id):
+            raise NotFoundException(f"There is no bin named {bin_id!r}.")
+        await hub.publish(Event(kind="bin_deleted", bin_id=bin_id))
+
+    @delete("/{bin_id:str}/requests", summary="Clear a bin")
+    async def clear_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
+        await _existing_bin(store, bin_id)
+        await store.clear_requests(bin_id)
+        await hub.publish(Event(kind="bin_cleared", bin_id=bin_id))
+
+    @get("/{bin_id:str}/requests", summary="List captured requests, newest first")
+    async def list_requests(
+        self,
+        store: StoreDep,
+        bin_id: str,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page size")] = 50,
+        before: Annotated[
+            int | None,
+            Parameter(ge=1, description="Only requests older than this id (the previous page's `next`)"),
+        ] = None,
+    ) -> RequestPage:
+        await _existing_bin(store, bin_id)
+        # One extra row tells whether an older page exists without a second query.
+        rows = await store.list_requests(bin_id, limit=limit + 1, before=before)
+        items = rows[:limit]
+        return RequestPage(items=items, next=items[-1].id if len(rows) > limit else None)
+
+    @get("/{bin_id:str}/requests/{request_id:int}", summary="One captured request in full")
+    async def get_request(self, store: StoreDep, bin_id: str, request_id: int) -> RequestOut:
+        """The body is text when it is valid UTF-8, else base64; `body_encoding` says which."""
+        return request_out(await _existing_request(store, bin_id, request_id))
+
+    @get(
+        "/{bin_id:str}/requests/{request_id:int}/body",
+        summary="The exact body bytes",
+        media_type="application/octet-stream",
+    )
+    async def get_body(self, store: StoreDep, bin_id: str, request_id: int) -> Response[bytes]:
+        captured = await _existing_request(store, bin_id, request_id)
+        return Response(
+            content=captured.body,
+            media_type=captured.content_type or "application/octet-stream",
+            headers={
+                # The bytes are hostile: a browser opening them gets no scripts and no same-origin access.
+                "content-security-policy": "default-src 'none'; sandbox",
+                "content-disposition": f'inline; filename="request-{request_id}.bin"',
+            },
+        )
+
+    @delete("/{bin_id:str}/requests/{request_id:int}", summary="Delete one captured request")
+    async def delete_request(self, store: StoreDep, hub: HubDep, bin_id: str, request_id: int) -> None:
+        await _existing_bin(store, bin_id)
+        if not await store.delete_request(bin_id, request_id):
+            raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
+        await hub.publish(Event(kind="request_deleted", bin_id=bin_id, request_id=request_id))
