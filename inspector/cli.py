@@ -173,6 +173,8 @@ def serve(**options: Any) -> None:
             log_config=None,
             access_log=settings.access_log,
             server_header=False,
+            # Proxy headers are read by inspector.proxies, from the configured proxies only.
+            proxy_headers=False,
             # Live streams never end on their own; give them a bounded time to close on shutdown.
             timeout_graceful_shutdown=10,
         )

@@ -86,6 +86,7 @@ class SQLiteStore(Store):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def open(self) -> None:
+        self._closing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._migrate(self._writer)

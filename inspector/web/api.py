@@ -202,8 +202,9 @@ class BinsController(Controller):
         captured = await _existing_request(store, bin_id, request_id)
         return Response(
             content=captured.body,
-            media_type=captured.content_type or "application/octet-stream",
             headers={
+                # Given as a header, not media_type: Litestar would append a charset to text types.
+                "content-type": captured.content_type or "application/octet-stream",
                 # The bytes are hostile: a browser opening them gets no scripts and no same-origin access.
                 "content-security-policy": "default-src 'none'; sandbox",
                 "content-disposition": f'inline; filename="request-{request_id}.bin"',

@@ -1,0 +1,132 @@
+"""Shared fixtures: real Webhook Inspector server processes on free ports, and HTTP helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """`python -m inspector serve` in a child process, as a user would run it."""
+
+    def __init__(self, db_path: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None):
+        self.db_path = db_path
+        self.args = args
+        self.env = {**os.environ, **(env or {})}
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = db_path.with_name(f"{db_path.stem}-{self.port}.log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        command = [sys.executable, "-m", "inspector", "serve", "--port", str(self.port)]
+        command += ["--db", str(self.db_path), "--log-format", "json", *self.args]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not become healthy in {timeout} s:\n{self.log}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server shared by the tests that only need bins of their own."""
+    process = ServerProcess(tmp_path_factory.mktemp("server") / "inspector.db", "--max-body-size", "64KiB")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start servers of a test's own (for restarts, kills and special settings); all stopped at the end."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, db_path: Path | None = None, **kwargs: object) -> ServerProcess:
+        process = ServerProcess(db_path or tmp_path / "inspector.db", *args, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        if process.process and process.process.poll() is None:
+            process.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def bin_id(client: httpx.Client) -> str:
+    response = client.post("/api/bins")
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def send_raw(url: str, data: bytes, timeout: float = 10) -> bytes:
+    """Send bytes as they are over a fresh TCP connection and return everything the server answers.
+
+    HTTP clients normalise paths and headers; this sends exactly what a test writes.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
+                break
+        return b"".join(chunks)
+
+
+def _complete(response: bytes) -> bool:
+    head, _, body = response.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return False
+
+
+@pytest.fixture
+def raw_http() -> Callable[[str, bytes], bytes]:
+    return send_raw

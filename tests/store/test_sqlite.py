@@ -1,0 +1,139 @@
+"""The SQLite store against a real file: migrations, group commit, ids, paging, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from inspector.models import Bin, CapturedRequest
+from inspector.store import BinExists, BinNotFound, StoreClosed
+from inspector.store.sqlite import SQLiteStore
+
+
+def make_bin(bin_id: str = "bin-one") -> Bin:
+    now = datetime.now(UTC)
+    return Bin(id=bin_id, created_at=now, expires_at=now + timedelta(days=1))
+
+
+def make_request(bin_id: str = "bin-one", body: bytes = b"{}", **changes: object) -> CapturedRequest:
+    fields: dict = {
+        "bin_id": bin_id,
+        "method": "POST",
+        "path": f"/b/{bin_id}/x%2Fy",
+        "sub_path": "/x%2Fy",
+        "query": "a=1&a=2",
+        "headers": [("host", "h"), ("x-a", "1"), ("x-b", "é"), ("x-a", "2")],
+        "body": body,
+        "body_size": len(body),
+        "body_sha256": "0" * 64,
+        "client_ip": "127.0.0.1",
+        "client_port": 5555,
+        "host": "h",
+        "scheme": "http",
+        "http_version": "1.1",
+        "received_at": datetime.now(UTC),
+    }
+    return CapturedRequest(**{**fields, **changes})
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    store = SQLiteStore(tmp_path / "store.db")
+    await store.open()
+    await store.create_bin(make_bin())
+    yield store
+    await store.close()
+
+
+async def test_schema_is_versioned_and_file_is_in_wal_mode(store: SQLiteStore) -> None:
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    await store.close()
+    await store.open()  # migrating again is a no-op
+    assert await store.get_bin("bin-one") is not None
+
+
+async def test_round_trip_keeps_every_field(store: SQLiteStore) -> None:
+    original = make_request(body=b"\x00\xff binary \r\n")
+    request_id = await store.add_request(original)
+    loaded = await store.get_request("bin-one", request_id)
+    assert loaded is not None
+    assert loaded == CapturedRequest(
+        **{**{f: getattr(original, f) for f in original.__struct_fields__}, "id": request_id}
+    )
+
+
+async def test_concurrent_adds_commit_together_with_increasing_ids(store: SQLiteStore) -> None:
+    ids = await asyncio.gather(*(store.add_request(make_request(body=str(n).encode())) for n in range(300)))
+    assert len(set(ids)) == 300
+    assert ids == sorted(ids)  # queued order is commit order
+    assert await store.count_requests("bin-one") == 300
+
+
+async def test_a_vanished_bin_fails_only_its_own_requests(store: SQLiteStore) -> None:
+    results = await asyncio.gather(
+        store.add_request(make_request()),
+        store.add_request(make_request(bin_id="ghost")),
+        store.add_request(make_request()),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    assert isinstance(results[1], BinNotFound)
+    assert await store.count_requests("bin-one") == 2
+
+
+async def test_ids_are_never_reused_after_deletes_and_restart(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "ids.db")
+    await store.open()
+    await store.create_bin(make_bin())
+    newest = max([await store.add_request(make_request()) for _ in range(3)])
+    assert await store.clear_requests("bin-one") == 3
+    await store.close()
+    await store.open()
+    assert await store.add_request(make_request()) > newest
+    await store.close()
+
+
+async def test_keyset_pages(store: SQLiteStore) -> None:
+    ids = [await store.add_request(make_request()) for _ in range(7)]
+    first = await store.list_requests("bin-one", limit=3)
+    second = await store.list_requests("bin-one", limit=3, before=first[-1].id)
+    third = await store.list_requests("bin-one", limit=3, before=second[-1].id)
+    assert [r.id for r in first + second + third] == sorted(ids, reverse=True)
+    assert first[0].content_type is None and first[0].body_size == 2
+
+
+async def test_bins(store: SQLiteStore) -> None:
+    with pytest.raises(BinExists):
+        await store.create_bin(make_bin())
+    await store.add_request(make_request())
+    assert await store.delete_bin("bin-one") is True
+    assert await store.get_bin("bin-one") is None
+    assert await store.count_requests("bin-one") == 0  # requests go with their bin
+    assert await store.delete_bin("bin-one") is False
+    with pytest.raises(BinNotFound):
+        await store.add_request(make_request())
+
+
+async def test_close_commits_what_is_queued_then_refuses(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "close.db")
+    await store.open()
+    await store.create_bin(make_bin())
+    pending = [asyncio.create_task(store.add_request(make_request())) for _ in range(50)]
+    await asyncio.sleep(0)  # let them queue
+    await store.close()
+    assert all(isinstance(task.result(), int) for task in pending)
+    with pytest.raises(StoreClosed):
+        await store.add_request(make_request())
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 50
+
+
+def test_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="synchronous"):
+        SQLiteStore(tmp_path / "x.db", synchronous="sometimes")

@@ -1,0 +1,254 @@
+"""Capture over real HTTP: any method, exact bytes, headers and query as sent, limits and concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from conftest import ServerProcess
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "PROPFIND", "MKCOL", "FOO"]
+
+
+def latest(client: httpx.Client, bin_id: str) -> dict:
+    items = client.get(f"/api/bins/{bin_id}/requests", params={"limit": 1}).json()["items"]
+    return client.get(f"/api/bins/{bin_id}/requests/{items[0]['id']}").json()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_token_is_captured(client: httpx.Client, bin_id: str, method: str) -> None:
+    response = client.request(
+        method, f"/b/{bin_id}/hook", content=b"" if method in ("HEAD", "TRACE") else b"x"
+    )
+    assert response.status_code == 200
+    request_id = int(response.headers["x-inspector-request-id"])
+    captured = client.get(f"/api/bins/{bin_id}/requests/{request_id}").json()
+    assert captured["method"] == method
+    assert captured["sub_path"] == "/hook"
+
+
+BODIES = {
+    "empty": (b"", None),
+    "json": (b'{"amount": 1.10, "big": 12345678901234567890123, "k": "\xc3\xa9"}', "application/json"),
+    "form": (b"a=1&a=2&b=%20x+y", "application/x-www-form-urlencoded"),
+    "multipart": (
+        b'--XyZ\r\nContent-Disposition: form-data; name="field"\r\n\r\nvalue\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\xff\xfe\r\n--XyZ--\r\n",
+        "multipart/form-data; boundary=XyZ",
+    ),
+    "binary": (bytes(range(256)) * 4 + b"\x00\xff\x00", "application/octet-stream"),
+    "gzip": (gzip.compress(b'{"compressed": true}' * 50), "application/json"),
+    "text-with-charset": (b"caf\xe9", "text/plain; charset=latin-1"),
+}
+
+
+@pytest.mark.parametrize("kind", BODIES)
+def test_body_comes_back_byte_exact(client: httpx.Client, bin_id: str, kind: str) -> None:
+    body, content_type = BODIES[kind]
+    headers = {"content-type": content_type} if content_type else {}
+    if kind == "gzip":
+        headers["content-encoding"] = "gzip"
+    sent = client.post(f"/b/{bin_id}", content=body, headers=headers)
+    assert sent.status_code == 200
+    request_id = sent.headers["x-inspector-request-id"]
+
+    raw = client.get(f"/api/bins/{bin_id}/requests/{request_id}/body")
+    assert raw.content == body
+    assert raw.headers["content-type"] == (content_type or "application/octet-stream")
+    assert "sandbox" in raw.headers["content-security-policy"]
+
+    captured = client.get(f"/api/bins/{bin_id}/requests/{request_id}").json()
+    assert captured["body_size"] == len(body)
+    assert captured["body_sha256"] == hashlib.sha256(body).hexdigest()
+    if kind == "gzip":
+        assert ["content-encoding", "gzip"] in captured["headers"]
+
+
+def test_chunked_body_is_stored_without_framing(client: httpx.Client, bin_id: str) -> None:
+    parts = [b"first,", b"\x00second,", b"third"]
+    sent = client.post(f"/b/{bin_id}/chunked", content=iter(parts))
+    assert sent.status_code == 200
+    captured = client.get(f"/api/bins/{bin_id}/requests/{sent.headers['x-inspector-request-id']}").json()
+    assert ["transfer-encoding", "chunked"] in captured["headers"]
+    body = client.get(f"/api/bins/{bin_id}/requests/{captured['id']}/body").content
+    assert body == b"".join(parts)
+
+
+def test_json_body_reported_as_text_and_binary_as_base64(client: httpx.Client, bin_id: str) -> None:
+    text_id = client.post(f"/b/{bin_id}", content='{"é": 1}'.encode()).headers["x-inspector-request-id"]
+    binary_id = client.post(f"/b/{bin_id}", content=b"\xff\x00").headers["x-inspector-request-id"]
+    text = client.get(f"/api/bins/{bin_id}/requests/{text_id}").json()
+    binary = client.get(f"/api/bins/{bin_id}/requests/{binary_id}").json()
+    assert (text["body"], text["body_encoding"]) == ('{"é": 1}', "utf-8")
+    assert (binary["body"], binary["body_encoding"]) == ("/wA=", "base64")
+
+
+def test_path_query_and_headers_kept_exactly_as_sent(
+    server: ServerProcess, client: httpx.Client, bin_id: str, raw_http
+) -> None:
+    request = (
+        f"PROPFIND /b/{bin_id}/a%2Fb//c/%7Euser/../d?z=1&a=2&z=%20&flag&a=1 HTTP/1.1\r\n"
+        f"Host: hooks.example.test:8443\r\n"
+        "X-Dup: one\r\n"
+        "X-Other: between\r\n"
+        "X-Dup: two\r\n"
+        "x-dup: three\r\n"
+        "Content-Length: 0\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    response = raw_http(server.url, request)
+    assert response.startswith(b"HTTP/1.1 200")
+    captured = latest(client, bin_id)
+    assert captured["path"] == f"/b/{bin_id}/a%2Fb//c/%7Euser/../d"
+    assert captured["sub_path"] == "/a%2Fb//c/%7Euser/../d"
+    assert captured["query"] == "z=1&a=2&z=%20&flag&a=1"
+    assert captured["query_params"] == [["z", "1"], ["a", "2"], ["z", " "], ["flag", ""], ["a", "1"]]
+    names = [name for name, _ in captured["headers"]]
+    assert names == ["host", "x-dup", "x-other", "x-dup", "x-dup", "content-length", "connection"]
+    assert [value for name, value in captured["headers"] if name == "x-dup"] == ["one", "two", "three"]
+    assert captured["host"] == "hooks.example.test:8443"
+    assert captured["scheme"] == "http"
+    assert (
+        captured["url"]
+        == f"http://hooks.example.test:8443/b/{bin_id}/a%2Fb//c/%7Euser/../d?z=1&a=2&z=%20&flag&a=1"
+    )
+
+
+def test_request_meta(client: httpx.Client, bin_id: str) -> None:
+    before = datetime.now(UTC)
+    client.post(f"/b/{bin_id}", content=b"{}")
+    captured = latest(client, bin_id)
+    received = datetime.fromisoformat(captured["received_at"])
+    assert received.tzinfo is not None and received.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=1) <= received <= datetime.now(UTC)
+    assert "." in captured["received_at"]  # microseconds kept
+    assert captured["http_version"] == "1.1"
+    assert captured["client_ip"] == "127.0.0.1"
+    assert isinstance(captured["client_port"], int)
+    assert captured["rejected"] is None
+
+
+def test_bare_bin_url_and_trailing_slash(client: httpx.Client, bin_id: str) -> None:
+    assert client.post(f"/b/{bin_id}").status_code == 200
+    assert latest(client, bin_id)["sub_path"] == ""
+    assert client.post(f"/b/{bin_id}/").status_code == 200
+    assert latest(client, bin_id)["sub_path"] == "/"
+
+
+def test_unknown_bin_is_404_and_stores_nothing(client: httpx.Client, bin_id: str) -> None:
+    response = client.post("/b/no-such-bin/hook", content=b"data")
+    assert response.status_code == 404
+    assert "no-such-bin" in response.json()["detail"]
+    assert client.post("/b/").status_code == 404
+    assert client.get(f"/api/bins/{bin_id}").json()["request_count"] == 0
+
+
+def test_oversize_body_is_413_and_the_attempt_is_recorded(client: httpx.Client, bin_id: str) -> None:
+    # The shared server runs with --max-body-size 64KiB.
+    body = b"x" * (64 * 1024 + 1)
+    response = client.post(f"/b/{bin_id}/big", content=body, headers={"x-attempt": "1"})
+    assert response.status_code == 413
+    assert "64 KiB" in response.json()["detail"]
+    attempt = latest(client, bin_id)
+    assert attempt["rejected"] and "64 KiB" in attempt["rejected"]
+    assert attempt["method"] == "POST"
+    assert attempt["body_size"] == len(body)  # the declared size
+    assert attempt["body"] == ""
+    assert ["x-attempt", "1"] in attempt["headers"]
+
+    exactly = client.post(f"/b/{bin_id}/big", content=b"y" * (64 * 1024))
+    assert exactly.status_code == 200
+
+
+def test_oversize_chunked_body_without_declared_size(client: httpx.Client, bin_id: str) -> None:
+    response = client.post(f"/b/{bin_id}", content=iter([b"z" * 40_000, b"z" * 40_000]))
+    assert response.status_code == 413
+    attempt = latest(client, bin_id)
+    assert attempt["rejected"]
+    assert attempt["body_size"] is None
+
+
+def test_deleted_bin_stops_capturing(client: httpx.Client) -> None:
+    bin_id = client.post("/api/bins").json()["id"]
+    assert client.post(f"/b/{bin_id}").status_code == 200
+    assert client.delete(f"/api/bins/{bin_id}").status_code == 204
+    assert client.post(f"/b/{bin_id}").status_code == 404
+
+
+def test_thousand_concurrent_captures_from_fifty_clients(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    async def sender(worker: int) -> list[str]:
+        acknowledged = []
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            for n in range(20):
+                marker = f"{worker}-{n}"
+                response = await http.post(f"/b/{bin_id}/load", content=marker.encode())
+                assert response.status_code == 200
+                acknowledged.append(marker)
+        return acknowledged
+
+    async def run() -> list[str]:
+        results = await asyncio.gather(*(sender(worker) for worker in range(50)))
+        return [marker for result in results for marker in result]
+
+    sent = asyncio.run(run())
+    assert len(sent) == 1000
+
+    stored: list[str] = []
+    ids: list[int] = []
+    before = None
+    while True:
+        params = {"limit": 500, **({"before": before} if before else {})}
+        page = client.get(f"/api/bins/{bin_id}/requests", params=params).json()
+        ids += [item["id"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        before = page["next"]
+    for request_id in ids:
+        stored.append(client.get(f"/api/bins/{bin_id}/requests/{request_id}").json()["body"])
+    assert sorted(stored) == sorted(sent)  # every one, exactly once
+
+
+def test_trusted_proxy_headers(start_server) -> None:
+    server = start_server("--trusted-proxy", "127.0.0.0/8")
+    with httpx.Client(base_url=server.url) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+        http.post(
+            f"/b/{bin_id}",
+            headers={
+                "x-forwarded-for": "198.51.100.9, 203.0.113.7, 127.0.0.5",
+                "x-forwarded-proto": "https",
+                "x-forwarded-host": "hooks.example.com",
+            },
+        )
+        first = latest(http, bin_id)
+        assert (first["client_ip"], first["scheme"], first["host"]) == (
+            "203.0.113.7",
+            "https",
+            "hooks.example.com",
+        )
+        assert first["url"].startswith(f"https://hooks.example.com/b/{bin_id}")
+
+        http.post(
+            f"/b/{bin_id}", headers={"forwarded": 'for="[2001:db8::7]:4711";proto=https;host=a.example'}
+        )
+        second = latest(http, bin_id)
+        assert (second["client_ip"], second["scheme"], second["host"]) == (
+            "2001:db8::7",
+            "https",
+            "a.example",
+        )
+
+
+def test_proxy_headers_ignored_from_untrusted_peers(client: httpx.Client, bin_id: str) -> None:
+    client.post(f"/b/{bin_id}", headers={"x-forwarded-for": "198.51.100.9", "x-forwarded-proto": "https"})
+    captured = latest(client, bin_id)
+    assert captured["client_ip"] == "127.0.0.1"
+    assert captured["scheme"] == "http"
+    assert ["x-forwarded-for", "198.51.100.9"] in captured["headers"]

@@ -1,0 +1,44 @@
+"""Parsing of the values users give as flags or INSPECTOR_* variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspector.config import Settings, format_size, parse_public_url, parse_size
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("1048576", 1048576),
+        ("512KiB", 524288),
+        ("10MiB", 10485760),
+        ("10mb", 10_000_000),
+        ("1G", 10**9),
+        ("0", 0),
+    ],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "ten", "-5", "5 parsecs"])
+def test_parse_size_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size(text)
+
+
+def test_format_size() -> None:
+    assert [format_size(n) for n in (10485760, 65536, 1000)] == ["10 MiB", "64 KiB", "1000 bytes"]
+
+
+def test_public_url() -> None:
+    assert parse_public_url("https://hooks.example.com/") == "https://hooks.example.com"
+    with pytest.raises(ValueError, match="public URL"):
+        parse_public_url("hooks.example.com")
+    assert Settings(public_url="http://a.example/base/").public_url == "http://a.example/base"
+
+
+def test_settings_validate_choices() -> None:
+    with pytest.raises(ValueError, match="http parser"):
+        Settings(http_parser="llhttp")

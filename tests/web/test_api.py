@@ -1,0 +1,153 @@
+"""The JSON API over real HTTP: bins, listing with keyset pages, one request, its body, deletion."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from conftest import ServerProcess
+
+
+def capture(client: httpx.Client, bin_id: str, n: int) -> list[int]:
+    return [
+        int(client.post(f"/b/{bin_id}/n/{i}", content=str(i).encode()).headers["x-inspector-request-id"])
+        for i in range(n)
+    ]
+
+
+def test_create_bin(server: ServerProcess, client: httpx.Client) -> None:
+    response = client.post("/api/bins")
+    assert response.status_code == 201
+    bin = response.json()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{20}", bin["id"])  # 120 random bits, URL-safe
+    assert bin["url"] == f"{server.url}/b/{bin['id']}"
+    created, expires = datetime.fromisoformat(bin["created_at"]), datetime.fromisoformat(bin["expires_at"])
+    assert expires - created == timedelta(days=7)
+    assert bin["request_count"] == 0
+    assert len({client.post("/api/bins").json()["id"] for _ in range(50)}) == 50
+
+
+def test_create_bin_with_a_chosen_name(client: httpx.Client) -> None:
+    name = f"demo-{datetime.now().timestamp():.0f}"
+    created = client.post("/api/bins", json={"name": name})
+    assert created.status_code == 201
+    assert created.json()["id"] == name
+    taken = client.post("/api/bins", json={"name": name})
+    assert taken.status_code == 409
+    assert name in taken.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"name": "a b"}', "3 to 64 characters"),
+        (b'{"name": "x"}', "3 to 64 characters"),
+        (b'{"nmae": "typo"}', "unknown field"),
+        (b"{not json", "JSON is malformed"),
+    ],
+)
+def test_create_bin_rejects_bad_input(client: httpx.Client, body: bytes, fragment: str) -> None:
+    response = client.post("/api/bins", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert fragment in response.text
+
+
+def test_bin_url_uses_the_public_url(start_server) -> None:
+    server = start_server("--public-url", "https://hooks.example.com/")
+    bin = httpx.post(f"{server.url}/api/bins").json()
+    assert bin["url"] == f"https://hooks.example.com/b/{bin['id']}"
+
+
+def test_get_and_delete_bin(client: httpx.Client, bin_id: str) -> None:
+    capture(client, bin_id, 3)
+    assert client.get(f"/api/bins/{bin_id}").json()["request_count"] == 3
+    assert client.delete(f"/api/bins/{bin_id}").status_code == 204
+    assert client.get(f"/api/bins/{bin_id}").status_code == 404
+    assert client.get(f"/api/bins/{bin_id}/requests").status_code == 404
+    assert client.delete(f"/api/bins/{bin_id}").status_code == 404
+
+
+def test_clear_bin(client: httpx.Client, bin_id: str) -> None:
+    capture(client, bin_id, 3)
+    assert client.delete(f"/api/bins/{bin_id}/requests").status_code == 204
+    assert client.get(f"/api/bins/{bin_id}/requests").json() == {"items": [], "next": None}
+    assert capture(client, bin_id, 1)
+    assert client.get(f"/api/bins/{bin_id}").json()["request_count"] == 1
+
+
+def test_pages_walk_newest_first_with_no_gap_or_duplicate(client: httpx.Client, bin_id: str) -> None:
+    ids = capture(client, bin_id, 53)
+    seen: list[int] = []
+    before = None
+    pages = 0
+    while True:
+        params = {"limit": 10, **({"before": before} if before else {})}
+        page = client.get(f"/api/bins/{bin_id}/requests", params=params).json()
+        pages += 1
+        seen += [item["id"] for item in page["items"]]
+        if pages == 2:
+            capture(client, bin_id, 5)  # new arrivals do not shift later pages
+        if page["next"] is None:
+            break
+        assert page["next"] == page["items"][-1]["id"]
+        before = page["next"]
+    assert pages == 6
+    assert seen == sorted(ids, reverse=True)
+
+
+def test_list_item_fields(client: httpx.Client, bin_id: str) -> None:
+    client.post(f"/b/{bin_id}/hooks/github?x=1", json={"a": 1})
+    item = client.get(f"/api/bins/{bin_id}/requests").json()["items"][0]
+    assert item["method"] == "POST"
+    assert item["sub_path"] == "/hooks/github"
+    assert item["query"] == "x=1"
+    assert item["content_type"] == "application/json"
+    assert item["body_size"] == len(b'{"a":1}')
+    assert item["client_ip"] == "127.0.0.1"
+    assert "body" not in item and "headers" not in item
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"before": "x"}])
+def test_list_rejects_bad_paging(client: httpx.Client, bin_id: str, params: dict) -> None:
+    response = client.get(f"/api/bins/{bin_id}/requests", params=params)
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_one_request_and_its_deletion(client: httpx.Client, bin_id: str) -> None:
+    first, second = capture(client, bin_id, 2)
+    other_bin = client.post("/api/bins").json()["id"]
+    assert client.get(f"/api/bins/{other_bin}/requests/{first}").status_code == 404
+    assert client.get(f"/api/bins/{bin_id}/requests/999999999").status_code == 404
+
+    assert client.delete(f"/api/bins/{bin_id}/requests/{first}").status_code == 204
+    assert client.get(f"/api/bins/{bin_id}/requests/{first}").status_code == 404
+    assert client.get(f"/api/bins/{bin_id}/requests/{first}/body").status_code == 404
+    assert client.delete(f"/api/bins/{bin_id}/requests/{first}").status_code == 404
+    assert [item["id"] for item in client.get(f"/api/bins/{bin_id}/requests").json()["items"]] == [second]
+
+
+def test_body_of_hostile_html_cannot_run(client: httpx.Client, bin_id: str) -> None:
+    payload = b"<script>alert(1)</script>"
+    request_id = client.post(f"/b/{bin_id}", content=payload, headers={"content-type": "text/html"}).headers[
+        "x-inspector-request-id"
+    ]
+    body = client.get(f"/api/bins/{bin_id}/requests/{request_id}/body")
+    assert body.content == payload
+    assert body.headers["content-type"] == "text/html"
+    assert body.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert body.headers["x-content-type-options"] == "nosniff"
+
+
+def test_health_schema_and_security_headers(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    schema = client.get("/api/schema/openapi.json").json()
+    assert schema["info"]["title"] == "Webhook Inspector"
+    assert "/api/bins" in schema["paths"]
+    assert "/api/bins/{bin_id}/requests/{request_id}/body" in schema["paths"]
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "script-src 'self'" in home.headers["content-security-policy"]
+    assert home.headers["x-content-type-options"] == "nosniff"
