@@ -1,0 +1,286 @@
+"""A captured request as a cURL command, raw HTTP bytes or a HAR 1.2 log."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from inspector import __version__
+from inspector.bodies import parse_urlencoded
+
+if TYPE_CHECKING:
+    from inspector.models import CapturedRequest, Header
+
+# Meaningful for one connection only (RFC 9110 §7.6.1), so never replayed.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# curl writes these itself: Content-Length from the body, Host from the URL.
+CURL_COMPUTES = frozenset({"content-length", "host"})
+# Headers curl adds on its own unless told not to, and when it adds them.
+_CURL_DEFAULTS = (("User-Agent", False), ("Accept", False), ("Content-Type", True), ("Expect", True))
+# Bodies up to this size that are plain UTF-8 text go inline; others are piped in as base64.
+INLINE_BODY_LIMIT = 32 * 1024
+
+
+# --- cURL -----------------------------------------------------------------------------
+
+
+def to_curl(request: CapturedRequest, target_url: str | None = None) -> str:
+    """A POSIX sh command that makes the same request with curl.
+
+    The method, the path (percent-encoding and repeated slashes kept), the raw query, every
+    header in order with duplicates and the exact body bytes are reproduced. Hop-by-hop
+    headers, Content-Length and Host are left to curl: Host then follows the URL, which is
+    the original one unless `target_url` (scheme, host and an optional base path, say
+    http://localhost:3000/hooks) replaces everything up to the part after /b/{bin_id}.
+    """
+    url = _curl_url(request, target_url)
+    headers = [(name, value) for name, value in request.headers if name.lower() not in _CURL_SKIPS]
+    present = {name.lower() for name, _ in headers}
+    # A sender that declared an empty body (Content-Length: 0) still gets one.
+    has_body = bool(request.body) or any(name.lower() in _BODY_HEADERS for name, _ in request.headers)
+
+    args = ["curl", "--path-as-is", "--globoff"]
+    if request.http_version in ("1.0", "HTTP/1.0"):
+        args.append("--http1.0")
+    method = request.method
+    if method == "HEAD" and not has_body:
+        args.append("--head")  # -X HEAD would leave curl waiting for a body that never comes
+    elif (method, has_body) not in (("GET", False), ("POST", True)):
+        args += ["--request", method]
+    # One option per line, for reading and editing.
+    lines = [f"{shlex.join(args)} {_shell_word(url)}"]
+    for name, value in headers:
+        # "name:" with nothing after it tells curl to drop a header; "name;" sends it empty.
+        line = f"{name}: {value}" if value.strip() else f"{name};"
+        lines.append("-H " + _shell_word(line.encode("latin-1")))
+    for name, only_with_body in _CURL_DEFAULTS:
+        if name.lower() not in present and (has_body or not only_with_body):
+            lines.append("-H " + shlex.quote(f"{name}:"))
+
+    prefix = ""
+    if has_body:
+        text = _inline_text(request.body)
+        if text is not None:
+            # --data-raw, unlike --data-binary, never reads a file for a body starting with @.
+            lines.append("--data-raw " + shlex.quote(text))
+        else:
+            # NUL cannot travel in argv, so the bytes come in on stdin as base64.
+            encoded = base64.b64encode(request.body).decode("ascii")
+            prefix = f"printf '%s' {shlex.quote(encoded)} | base64 -d | "
+            lines.append("--data-binary @-")
+    return prefix + " \\\n  ".join(lines)
+
+
+_CURL_SKIPS = HOP_BY_HOP | CURL_COMPUTES
+_BODY_HEADERS = frozenset({"content-length", "transfer-encoding"})
+
+
+def _curl_url(request: CapturedRequest, target_url: str | None) -> bytes:
+    if target_url is None:
+        return request.url.encode("latin-1")
+    parts = urlsplit(target_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"target URL must be http(s)://host[:port][/base path]: {target_url!r}")
+    base = target_url.removesuffix("/") if request.sub_path.startswith("/") else target_url
+    query = f"?{request.query}" if request.query else ""
+    # The target is typed by a person (so UTF-8); the rest is wire bytes held as latin-1.
+    return base.encode("utf-8") + f"{request.sub_path}{query}".encode("latin-1")
+
+
+def _inline_text(body: bytes) -> str | None:
+    """The body as text when it can be passed in argv and pasted into a terminal unchanged."""
+    if len(body) > INLINE_BODY_LIMIT:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # CR and other controls can be altered by terminals and paste buffers; NUL cannot be in argv.
+    if any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0 for c in text):
+        return None
+    return text
+
+
+def _shell_word(raw: bytes) -> str:
+    """Quote bytes as one sh word that expands to exactly those bytes."""
+    if b"\0" in raw or b"\n" in raw or b"\r" in raw:
+        # Impossible in a request line or header from the wire; refusing keeps curl's framing intact.
+        raise ValueError(f"cannot pass NUL, CR or LF in a URL or header: {raw!r}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.isprintable():
+        # The command is run as UTF-8, which turns this text back into the same bytes.
+        return shlex.quote(text)
+    # Other bytes are spelled as printf octal escapes, which need no particular terminal encoding.
+    escaped = "".join(_printf_escape(byte) for byte in raw)
+    return f"\"$(printf '{escaped}')\""
+
+
+def _printf_escape(byte: int) -> str:
+    if byte == ord("%"):
+        return "%%"
+    if 0x20 <= byte < 0x7F and byte not in b"\\'":
+        return chr(byte)
+    return f"\\{byte:03o}"
+
+
+# --- raw HTTP -------------------------------------------------------------------------
+
+
+def _http_version(request: CapturedRequest) -> str:
+    version = request.http_version
+    return version if version.startswith("HTTP/") else f"HTTP/{version}"
+
+
+def _head(request: CapturedRequest) -> bytes:
+    target = request.path + (f"?{request.query}" if request.query else "")
+    lines = [f"{request.method} {target} {_http_version(request)}"]
+    lines += [f"{name}: {value}" if value else f"{name}:" for name, value in request.headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def to_raw_http(request: CapturedRequest) -> bytes:
+    """The request as HTTP/1.x bytes: request line, headers in order, blank line, body.
+
+    The stored body has had its chunked framing removed by the server, so when the request
+    declared Transfer-Encoding: chunked the body is framed again as a single chunk, which keeps
+    the message valid for the headers it carries.
+    """
+    body = request.body
+    if _is_chunked(request.headers):
+        body = (f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
+    return _head(request) + body
+
+
+def _is_chunked(headers: Iterable[Header]) -> bool:
+    codings = [
+        c.strip().lower() for n, v in headers if n.lower() == "transfer-encoding" for c in v.split(",")
+    ]
+    return bool(codings) and codings[-1] == "chunked"
+
+
+# --- HAR ------------------------------------------------------------------------------
+
+HAR_CREATOR = "Webhook Inspector"
+
+
+def to_har(requests: Iterable[CapturedRequest]) -> dict[str, Any]:
+    """A HAR 1.2 log with one entry per request and the spec's empty values for the missing response.
+
+    A body that is not UTF-8 is given in postData.text as base64 with the custom field
+    `"_encoding": "base64"` (HAR allows custom fields that start with "_"; the spec's own
+    `encoding` field exists only for response content) and a comment saying so.
+    """
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": HAR_CREATOR, "version": __version__},
+            "pages": [],
+            "entries": [har_entry(request) for request in requests],
+        }
+    }
+
+
+def har_entry(request: CapturedRequest) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "startedDateTime": _iso8601(request.received_at),
+        "time": 0,
+        "request": _har_request(request),
+        "response": {
+            "status": 0,
+            "statusText": "",
+            "httpVersion": "",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": 0, "mimeType": ""},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 0, "receive": 0},
+        "_binId": request.bin_id,
+        "_requestId": request.id,
+    }
+    if request.client_ip:
+        entry["_clientAddress"] = request.client_ip
+    if request.rejected:
+        entry["comment"] = f"Rejected by Webhook Inspector: {request.rejected}"
+    return entry
+
+
+def _har_request(request: CapturedRequest) -> dict[str, Any]:
+    har: dict[str, Any] = {
+        "method": request.method,
+        "url": _text(request.url),
+        "httpVersion": _http_version(request),
+        "cookies": _cookies(request),
+        "headers": [{"name": name, "value": _text(value)} for name, value in request.headers],
+        "queryString": _name_values(parse_urlencoded(request.query.encode("latin-1"))),
+        "headersSize": len(_head(request)),
+        "bodySize": len(request.body),
+    }
+    if request.body or any(name.lower() in _BODY_HEADERS for name, _ in request.headers):
+        har["postData"] = _post_data(request)
+    return har
+
+
+def _post_data(request: CapturedRequest) -> dict[str, Any]:
+    content_type = request.content_type or ""
+    post: dict[str, Any] = {"mimeType": content_type, "params": []}
+    try:
+        post["text"] = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        post["text"] = base64.b64encode(request.body).decode("ascii")
+        post["_encoding"] = "base64"
+        post["comment"] = "The body is not UTF-8: text holds it base64-encoded."
+        return post
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        # Browsers' HAR files list the fields as well as the text; the text stays the exact body.
+        post["params"] = _name_values(parse_urlencoded(request.body))
+    return post
+
+
+def _cookies(request: CapturedRequest) -> list[dict[str, str]]:
+    cookies = []
+    for header in request.header_values("cookie"):
+        for pair in header.split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if sep:
+                cookies.append({"name": _text(name), "value": _text(value)})
+    return cookies
+
+
+def _name_values(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in pairs]
+
+
+def _text(wire_text: str) -> str:
+    """Wire text as readers expect it: UTF-8 when the bytes are UTF-8, else latin-1 as stored."""
+    try:
+        return wire_text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return wire_text
+
+
+def _iso8601(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the store keeps UTC
+    return moment.isoformat(timespec="milliseconds")
