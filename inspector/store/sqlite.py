@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -32,12 +32,23 @@ _REQUEST_COLUMNS = (
     "bin_id, method, path, sub_path, query, headers, content_type, body_size, body_sha256,"
     " client_ip, client_port, host, scheme, http_version, received_at, rejected, body"
 )
-# A row whose bin was deleted while the request waited in the queue is skipped, not an error
-# for the whole batch: the other requests in the batch still commit.
-_INSERT_REQUEST = (
-    f"INSERT INTO requests (id, {_REQUEST_COLUMNS})"
-    f" SELECT {', '.join('?' * 18)} WHERE EXISTS (SELECT 1 FROM bins WHERE id = ?)"
-)
+# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (18 a row).
+_ROWS_PER_STATEMENT = 500
+
+
+@functools.cache
+def _insert_requests(rows: int) -> str:
+    """One statement for many rows: one step, one GIL hand-off and, in autocommit mode, one commit.
+
+    A row whose bin was deleted while the request waited in the queue is skipped rather than
+    failing the statement, so the other requests still commit.
+    """
+    values = ", ".join(["(" + ", ".join("?" * 18) + ")"] * rows)
+    return (
+        f"INSERT INTO requests (id, {_REQUEST_COLUMNS}) SELECT * FROM (VALUES {values}) AS batch"
+        " WHERE EXISTS (SELECT 1 FROM bins WHERE bins.id = batch.column2)"
+    )
+
 
 _headers_decoder = msgspec.json.Decoder(list[tuple[str, str]])
 
@@ -88,7 +99,8 @@ class SQLiteStore(Store):
     async def open(self) -> None:
         self._closing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
+        # Autocommit: every write is one statement, committed (and with synchronous=full, synced) as it ends.
+        self._writer = await self._connect(autocommit=True)
         await self._migrate(self._writer)
         self._readers = [await self._connect(query_only=True) for _ in range(self._reader_count)]
         self._next_reader = itertools.cycle(self._readers)
@@ -107,8 +119,8 @@ class SQLiteStore(Store):
     async def ping(self) -> None:
         await self._fetchone("SELECT 1", ())
 
-    async def _connect(self, *, query_only: bool = False) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path)
+    async def _connect(self, *, autocommit: bool = False, query_only: bool = False) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None if autocommit else "DEFERRED")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         await conn.execute("PRAGMA foreign_keys = ON")
@@ -162,47 +174,40 @@ class SQLiteStore(Store):
         first_id = self._last_id + 1
         self._last_id += len(batch)
         rows = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
+        inserted = 0
+        failure: Exception | None = None
         try:
-            changes_before = conn.total_changes
-            await conn.executemany(_INSERT_REQUEST, rows)
-            await conn.commit()
-            inserted = conn.total_changes - changes_before
+            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                chunk = rows[start : start + _ROWS_PER_STATEMENT]
+                # The writer runs in autocommit mode: the statement is its own transaction.
+                cursor = await conn.execute(_insert_requests(len(chunk)), [v for row in chunk for v in row])
+                inserted += cursor.rowcount
         except Exception as exc:
-            with suppress(Exception):
-                await conn.rollback()
             log.error("commit failed", error=str(exc), requests=len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+            failure = exc
         stored: set[int] | None = None
         if inserted != len(batch):
+            # Rare: a bin vanished, or a statement failed after earlier ones committed.
             ids = [row[0] for row in rows]
             found = await conn.execute_fetchall(
                 f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids
             )
             stored = {row[0] for row in found}
         for n, (request, future) in enumerate(batch):
-            if future.done():  # the capture was cancelled; the row is stored all the same
+            if future.done():  # the capture was cancelled; a committed row stays all the same
                 continue
             request_id = first_id + n
             if stored is None or request_id in stored:
                 future.set_result(request_id)
             else:
-                future.set_exception(BinNotFound(request.bin_id))
+                future.set_exception(failure or BinNotFound(request.bin_id))
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         if self._closing:
             raise StoreClosed("the store is shutting down")
         conn = self._require_writer()
         async with self._write_lock:
-            try:
-                cursor = await conn.execute(sql, params)
-                await conn.commit()
-            except BaseException:
-                with suppress(Exception):
-                    await conn.rollback()
-                raise
+            cursor = await conn.execute(sql, params)
             return cursor.rowcount
 
     async def create_bin(self, bin: Bin) -> None:
@@ -306,7 +311,6 @@ def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
         r.received_at.isoformat(),
         r.rejected,
         r.body,
-        r.bin_id,
     )
 
 

@@ -1,0 +1,211 @@
+"""Capture throughput and latency under load, as a ratio to a bare ASGI app measured in the same run.
+
+Runs wrk (Debian package `wrk`) pinned to one CPU against a server pinned to another. For each
+HTTP parser it alternates runs of the baseline (bench/raw_app.py: reads the body, stores
+nothing) and of `inspector serve` (durable capture: every 2xx is committed to SQLite first),
+then reports medians, their ratio, RSS before and after the load, and checks that every
+acknowledged request is stored and that an odd method token is still captured.
+
+    python bench/capture.py                      # 3 x 10 s per server and parser
+    python bench/capture.py --duration 5 --runs 1 --parsers h11
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+BODY = json.dumps({"event": "bench", "data": "x" * 980}, separators=(",", ":"))
+assert 1000 <= len(BODY) <= 1024
+
+
+@dataclass
+class Run:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    completed: int
+    non_2xx: int
+    errors: int
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pinned(cpu: str, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *command] if shutil.which("taskset") else command
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(400):
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def milliseconds(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, args: argparse.Namespace, script: Path) -> Run:
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", str(script)]
+    output = subprocess.run(pinned(args.load_cpu, [*command, url]), capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return Run(
+        requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        p50_ms=milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1)),  # type: ignore[union-attr]
+        p99_ms=milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1)),  # type: ignore[union-attr]
+        completed=int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+        non_2xx=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
+        errors=sum(int(n) for n in errors.groups()) if errors else 0,
+    )
+
+
+class Server:
+    def __init__(self, kind: str, parser: str, args: argparse.Namespace, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        common = ["--host", "127.0.0.1", "--port", str(self.port), "--http", parser]
+        if kind == "raw":
+            command = [sys.executable, "-m", "uvicorn", "raw_app:app", "--app-dir", str(HERE), "--no-access-log"]
+            command += ["--log-level", "warning", *common]
+        else:
+            db = workdir / f"bench-{parser}-{self.port}.db"
+            command = [sys.executable, "-m", "inspector", "serve", "--db", str(db), "--log-level", "warning"]
+            command += ["--sqlite-synchronous", args.synchronous, *common]
+        self.process = subprocess.Popen(pinned(args.server_cpu, command), stdout=subprocess.DEVNULL)
+        wait_healthy(f"{self.url}/healthz", self.process)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+def lua_script(workdir: Path) -> Path:
+    script = workdir / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(BODY)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    return script
+
+
+def bench_parser(parser: str, args: argparse.Namespace, workdir: Path) -> dict:
+    script = lua_script(workdir)
+    raw_runs: list[Run] = []
+    capture_runs: list[Run] = []
+    raw = Server("raw", parser, args, workdir)
+    inspector = Server("inspector", parser, args, workdir)
+    try:
+        bin_id = httpx.post(f"{inspector.url}/api/bins").json()["id"]
+        target = f"{inspector.url}/b/{bin_id}/bench"
+        # Warm both up, then alternate so drift on a shared machine hits both alike.
+        wrk(f"{raw.url}/b/x/bench", argparse.Namespace(**{**vars(args), "duration": 2}), script)
+        wrk(target, argparse.Namespace(**{**vars(args), "duration": 2}), script)
+        rss_before = rss_kib(inspector.process.pid)
+        for _ in range(args.runs):
+            raw_runs.append(wrk(f"{raw.url}/b/x/bench", args, script))
+            capture_runs.append(wrk(target, args, script))
+        rss_after = rss_kib(inspector.process.pid)
+        stored = httpx.get(f"{inspector.url}/api/bins/{bin_id}", timeout=30).json()["request_count"]
+        acknowledged = sum(run.completed - run.non_2xx for run in capture_runs)
+        odd = httpx.request("FOO", f"{inspector.url}/b/{bin_id}/odd-method")
+    finally:
+        raw.stop()
+        inspector.stop()
+    raw_rps = statistics.median(run.requests_per_s for run in raw_runs)
+    capture_rps = statistics.median(run.requests_per_s for run in capture_runs)
+    return {
+        "parser": parser,
+        "raw_asgi": {"requests_per_s": raw_rps, "p50_ms": statistics.median(r.p50_ms for r in raw_runs),
+                     "p99_ms": statistics.median(r.p99_ms for r in raw_runs)},
+        "inspector": {"requests_per_s": capture_rps, "p50_ms": statistics.median(r.p50_ms for r in capture_runs),
+                      "p99_ms": statistics.median(r.p99_ms for r in capture_runs)},
+        "ratio": capture_rps / raw_rps,
+        "rss_kib_before": rss_before,
+        "rss_kib_after": rss_after,
+        # Warm-up requests count too, so stored >= acknowledged in the measured runs.
+        "acknowledged_in_runs": acknowledged,
+        "stored": stored,
+        "non_2xx": sum(run.non_2xx for run in capture_runs),
+        "socket_errors": sum(run.errors for run in capture_runs),
+        "foo_method_captured": odd.status_code == 200,
+        "runs": {"raw_asgi": [asdict(r) for r in raw_runs], "inspector": [asdict(r) for r in capture_runs]},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--runs", type=int, default=3, help="runs per server; medians are reported")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--parsers", default="h11,httptools", help="comma-separated: h11, httptools")
+    parser.add_argument("--synchronous", default="full", help="SQLite synchronous setting for the server")
+    parser.add_argument("--server-cpu", default="0")
+    parser.add_argument("--load-cpu", default="1")
+    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [bench_parser(p.strip(), args, Path(tmp)) for p in args.parsers.split(",")]
+
+    print(f"\n1 KB JSON POST, wrk -t{args.threads} -c{args.connections} -d{args.duration}s, median of {args.runs};"
+          f" server on CPU {args.server_cpu}, wrk on CPU {args.load_cpu}; SQLite synchronous={args.synchronous}\n")
+    print("| parser | raw ASGI req/s | inspector req/s | ratio | inspector p50 / p99 ms | raw p50 / p99 ms |"
+          " RSS before -> after | stored >= acked | FOO captured |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for r in results:
+        print(
+            f"| {r['parser']} | {r['raw_asgi']['requests_per_s']:,.0f} | {r['inspector']['requests_per_s']:,.0f} |"
+            f" {r['ratio']:.2f}x | {r['inspector']['p50_ms']:.2f} / {r['inspector']['p99_ms']:.2f} |"
+            f" {r['raw_asgi']['p50_ms']:.2f} / {r['raw_asgi']['p99_ms']:.2f} |"
+            f" {r['rss_kib_before'] / 1024:.1f} -> {r['rss_kib_after'] / 1024:.1f} MiB |"
+            f" {r['stored']} >= {r['acknowledged_in_runs']}: {r['stored'] >= r['acknowledged_in_runs']} |"
+            f" {'yes' if r['foo_method_captured'] else 'no (400 from the parser)'} |"
+        )
+    if len(results) > 1:
+        best_raw = max(results, key=lambda r: r["raw_asgi"]["requests_per_s"])
+        for r in results:
+            print(f"\n{r['parser']} inspector vs fastest raw ceiling ({best_raw['parser']}):"
+                  f" {r['inspector']['requests_per_s'] / best_raw['raw_asgi']['requests_per_s']:.2f}x")
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
