@@ -79,8 +79,18 @@ def milliseconds(text: str) -> float:
 
 
 def wrk(url: str, args: argparse.Namespace, script: Path) -> Run:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", str(script)]
-    output = subprocess.run(pinned(args.load_cpu, [*command, url]), capture_output=True, text=True, check=True).stdout
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-s",
+        str(script),
+    ]
+    output = subprocess.run(
+        pinned(args.load_cpu, [*command, url]), capture_output=True, text=True, check=True
+    ).stdout
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return Run(
         requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
@@ -98,7 +108,15 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         common = ["--host", "127.0.0.1", "--port", str(self.port), "--http", parser]
         if kind == "raw":
-            command = [sys.executable, "-m", "uvicorn", "raw_app:app", "--app-dir", str(HERE), "--no-access-log"]
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "raw_app:app",
+                "--app-dir",
+                str(HERE),
+                "--no-access-log",
+            ]
             command += ["--log-level", "warning", *common]
         else:
             db = workdir / f"bench-{parser}-{self.port}.db"
@@ -149,10 +167,16 @@ def bench_parser(parser: str, args: argparse.Namespace, workdir: Path) -> dict:
     capture_rps = statistics.median(run.requests_per_s for run in capture_runs)
     return {
         "parser": parser,
-        "raw_asgi": {"requests_per_s": raw_rps, "p50_ms": statistics.median(r.p50_ms for r in raw_runs),
-                     "p99_ms": statistics.median(r.p99_ms for r in raw_runs)},
-        "inspector": {"requests_per_s": capture_rps, "p50_ms": statistics.median(r.p50_ms for r in capture_runs),
-                      "p99_ms": statistics.median(r.p99_ms for r in capture_runs)},
+        "raw_asgi": {
+            "requests_per_s": raw_rps,
+            "p50_ms": statistics.median(r.p50_ms for r in raw_runs),
+            "p99_ms": statistics.median(r.p99_ms for r in raw_runs),
+        },
+        "inspector": {
+            "requests_per_s": capture_rps,
+            "p50_ms": statistics.median(r.p50_ms for r in capture_runs),
+            "p99_ms": statistics.median(r.p99_ms for r in capture_runs),
+        },
         "ratio": capture_rps / raw_rps,
         "rss_kib_before": rss_before,
         "rss_kib_after": rss_after,
@@ -167,7 +191,9 @@ def bench_parser(parser: str, args: argparse.Namespace, workdir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3, help="runs per server; medians are reported")
     parser.add_argument("--connections", type=int, default=50)
@@ -184,16 +210,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = [bench_parser(p.strip(), args, Path(tmp)) for p in args.parsers.split(",")]
 
-    print(f"\n1 KB JSON POST, wrk -t{args.threads} -c{args.connections} -d{args.duration}s, median of {args.runs};"
-          f" server on CPU {args.server_cpu}, wrk on CPU {args.load_cpu}; SQLite synchronous={args.synchronous}\n")
-    print("| parser | raw ASGI req/s | inspector req/s | ratio | inspector p50 / p99 ms | raw p50 / p99 ms |"
-          " RSS before -> after | stored >= acked | FOO captured |")
+    load = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, median of {args.runs}"
+    pins = f"server on CPU {args.server_cpu}, wrk on CPU {args.load_cpu}"
+    print(f"\n1 KB JSON POST, {load}; {pins}; SQLite synchronous={args.synchronous}\n")
+    print(
+        "| parser | raw ASGI req/s | inspector req/s | ratio | inspector p50 / p99 ms | raw p50 / p99 ms |"
+        " RSS before -> after | stored >= acked | FOO captured |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     for r in results:
+        raw, ours = r["raw_asgi"], r["inspector"]
         print(
-            f"| {r['parser']} | {r['raw_asgi']['requests_per_s']:,.0f} | {r['inspector']['requests_per_s']:,.0f} |"
-            f" {r['ratio']:.2f}x | {r['inspector']['p50_ms']:.2f} / {r['inspector']['p99_ms']:.2f} |"
-            f" {r['raw_asgi']['p50_ms']:.2f} / {r['raw_asgi']['p99_ms']:.2f} |"
+            f"| {r['parser']} | {raw['requests_per_s']:,.0f} | {ours['requests_per_s']:,.0f} |"
+            f" {r['ratio']:.2f}x | {ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} |"
+            f" {raw['p50_ms']:.2f} / {raw['p99_ms']:.2f} |"
             f" {r['rss_kib_before'] / 1024:.1f} -> {r['rss_kib_after'] / 1024:.1f} MiB |"
             f" {r['stored']} >= {r['acknowledged_in_runs']}: {r['stored'] >= r['acknowledged_in_runs']} |"
             f" {'yes' if r['foo_method_captured'] else 'no (400 from the parser)'} |"
@@ -201,8 +231,10 @@ def main() -> None:
     if len(results) > 1:
         best_raw = max(results, key=lambda r: r["raw_asgi"]["requests_per_s"])
         for r in results:
-            print(f"\n{r['parser']} inspector vs fastest raw ceiling ({best_raw['parser']}):"
-                  f" {r['inspector']['requests_per_s'] / best_raw['raw_asgi']['requests_per_s']:.2f}x")
+            print(
+                f"\n{r['parser']} inspector vs fastest raw ceiling ({best_raw['parser']}):"
+                f" {r['inspector']['requests_per_s'] / best_raw['raw_asgi']['requests_per_s']:.2f}x"
+            )
     if args.output:
         args.output.write_text(json.dumps(results, indent=2))
 

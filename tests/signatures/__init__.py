@@ -1,0 +1,1 @@
+"""Tests for inspector.signatures, one module per provider."""
