@@ -8,6 +8,8 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -23,8 +25,10 @@ from inspector.store.sqlite import SQLiteStore
 from inspector.web.api import BinsController
 from inspector.web.deps import provide
 from inspector.web.health import healthz
-from inspector.web.pages import home
+from inspector.web.live import LiveViews, html_events, json_events
+from inspector.web.pages import bin_page, create_bin, home, older_rows, request_page
 from inspector.web.security import SecurityHeaders
+from inspector.web.templating import create_environment
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +65,7 @@ class InspectorApp:
 def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
     store = store or SQLiteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
     hub = hub or LocalHub()
+    templates = create_environment(_resource_dir("templates"))
 
     async def start() -> None:
         await store.open()
@@ -75,21 +80,34 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         await store.close()
         log.info("stopped cleanly")
 
+    async def log_server_error(exc: Exception, scope: Any) -> None:
+        # Client errors (4xx) are answered and expected; anything else is a bug worth a traceback.
+        if not isinstance(exc, HTTPException) or exc.status_code >= 500:
+            log.error("request failed", path=scope.get("path"), exc_info=exc)
+
     web = Litestar(
         route_handlers=[
             BinsController,
             healthz,
             home,
+            create_bin,
+            bin_page,
+            older_rows,
+            request_page,
+            html_events,
+            json_events,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),
         ],
         dependencies=provide(store, hub, settings),
-        template_config=TemplateConfig(directory=_resource_dir("templates"), engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(templates)),
+        state=State({"live": LiveViews(store, templates)}),
         openapi_config=OpenAPIConfig(
             title="Webhook Inspector",
             version=__version__,
             path="/api/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
+        after_exception=[log_server_error],
         on_startup=[start],
         on_shutdown=[stop],
         logging_config=None,

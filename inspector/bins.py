@@ -1,9 +1,12 @@
-"""Bin ids: unguessable generated ones, and the rules for names a user chooses."""
+"""New bins: unguessable generated ids, the rules for names a user chooses, and expiry."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
+
+from inspector.models import Bin
 
 # 15 random bytes: 120 bits, 20 URL-safe characters with no padding.
 _ID_BYTES = 15
@@ -21,3 +24,11 @@ def check_bin_name(name: str) -> str | None:
             "a bin name is 3 to 64 characters: letters, digits, '-' and '_', starting with a letter or digit"
         )
     return None
+
+
+def new_bin(*, ttl_seconds: int, name: str | None = None, now: datetime | None = None) -> Bin:
+    """A bin to store: named as asked (ValueError if the name breaks the rules) or with a random id."""
+    if name is not None and (problem := check_bin_name(name)):
+        raise ValueError(problem)
+    now = now or datetime.now(UTC)
+    return Bin(id=name or new_bin_id(), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds))

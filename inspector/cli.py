@@ -122,6 +122,15 @@ def main() -> None:
     help="HTTP parser: h11 captures any method token; httptools is faster but refuses unknown ones.",
 )
 @click.option(
+    "--sse-ping",
+    "sse_ping_seconds",
+    default=defaults.sse_ping_seconds,
+    type=click.FloatRange(0.1),
+    envvar="INSPECTOR_SSE_PING",
+    show_envvar=True,
+    help="Seconds between keep-alive pings on live streams.",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",

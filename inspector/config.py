@@ -36,6 +36,8 @@ class Settings:
     sqlite_synchronous: str = "full"
     # h11 accepts any method token; httptools is faster but answers 400 to tokens it does not know.
     http_parser: str = "h11"
+    # Seconds between keep-alive comments on live streams, so proxies do not close idle streams.
+    sse_ping_seconds: float = 15.0
     access_log: bool = False
     log_level: str = "info"
     log_format: str = "auto"

@@ -67,6 +67,10 @@ class Store(abc.ABC):
         """Newest first, at most `limit`, only ids below `before` when given (keyset paging)."""
 
     @abc.abstractmethod
+    async def requests_after(self, bin_id: str, *, after: int, limit: int) -> list[RequestSummary]:
+        """Oldest first, ids above `after`: what a live view that has seen `after` missed."""
+
+    @abc.abstractmethod
     async def count_requests(self, bin_id: str) -> int: ...
 
     @abc.abstractmethod

@@ -264,6 +264,13 @@ class SQLiteStore(Store):
         )
         return [_summary_from_row(row) for row in rows]
 
+    async def requests_after(self, bin_id: str, *, after: int, limit: int) -> list[RequestSummary]:
+        rows = await self._reader().execute_fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM requests WHERE bin_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (bin_id, after, limit),
+        )
+        return [_summary_from_row(row) for row in rows]
+
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
         return int(row[0]) if row else 0

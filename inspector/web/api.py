@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 
-from inspector.bins import check_bin_name, new_bin_id
+from inspector.bins import new_bin
+from inspector.bodies import describe
 from inspector.capture import PREFIX
 from inspector.hub import Event
 from inspector.models import Bin, CapturedRequest, RequestSummary
 from inspector.proxies import public_base_url
-from inspector.store import BinExists
+from inspector.store import BinExists, Store
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
 
 MAX_PAGE = 500
@@ -109,14 +111,32 @@ def request_out(captured: CapturedRequest) -> RequestOut:
     )
 
 
-async def _existing_bin(store: StoreDep, bin_id: str) -> Bin:
+def _bytes_response(
+    data: bytes, content_type: str | None, filename: str, *, attachment: bool
+) -> Response[bytes]:
+    # Only safe characters in the plain filename; the exact one goes in filename* (RFC 6266).
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:100] or "download.bin"
+    kind = "attachment" if attachment else "inline"
+    return Response(
+        content=data,
+        headers={
+            # Given as a header, not media_type: Litestar would append a charset to text types.
+            "content-type": content_type or "application/octet-stream",
+            # The bytes are hostile: a browser opening them gets no scripts and no same-origin access.
+            "content-security-policy": "default-src 'none'; sandbox",
+            "content-disposition": f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}",
+        },
+    )
+
+
+async def _existing_bin(store: Store, bin_id: str) -> Bin:
     bin = await store.get_bin(bin_id)
     if bin is None:
         raise NotFoundException(f"There is no bin named {bin_id!r}.")
     return bin
 
 
-async def _existing_request(store: StoreDep, bin_id: str, request_id: int) -> CapturedRequest:
+async def _existing_request(store: Store, bin_id: str, request_id: int) -> CapturedRequest:
     await _existing_bin(store, bin_id)
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
@@ -138,14 +158,10 @@ class BinsController(Controller):
     ) -> BinOut:
         """Create a bin with an unguessable id, or with a chosen `name` (409 if taken)."""
         name = data.name if data else None
-        if name is not None and (problem := check_bin_name(name)):
-            raise ClientException(problem)
-        now = datetime.now(UTC)
-        bin = Bin(
-            id=name or new_bin_id(),
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.bin_ttl_seconds),
-        )
+        try:
+            bin = new_bin(ttl_seconds=settings.bin_ttl_seconds, name=name)
+        except ValueError as exc:
+            raise ClientException(str(exc)) from None
         try:
             await store.create_bin(bin)
         except BinExists:
@@ -198,17 +214,28 @@ class BinsController(Controller):
         summary="The exact body bytes",
         media_type="application/octet-stream",
     )
-    async def get_body(self, store: StoreDep, bin_id: str, request_id: int) -> Response[bytes]:
+    async def get_body(
+        self, store: StoreDep, bin_id: str, request_id: int, download: bool = False
+    ) -> Response[bytes]:
+        """The body as received, with its original Content-Type; `download=true` saves it as a file."""
         captured = await _existing_request(store, bin_id, request_id)
-        return Response(
-            content=captured.body,
-            headers={
-                # Given as a header, not media_type: Litestar would append a charset to text types.
-                "content-type": captured.content_type or "application/octet-stream",
-                # The bytes are hostile: a browser opening them gets no scripts and no same-origin access.
-                "content-security-policy": "default-src 'none'; sandbox",
-                "content-disposition": f'inline; filename="request-{request_id}.bin"',
-            },
+        return _bytes_response(
+            captured.body, captured.content_type, f"request-{request_id}.bin", attachment=download
+        )
+
+    @get("/{bin_id:str}/requests/{request_id:int}/parts/{index:int}", summary="One part of a multipart body")
+    async def get_part(self, store: StoreDep, bin_id: str, request_id: int, index: int) -> Response[bytes]:
+        """The exact bytes of a multipart body's part (0 is the first), as a download."""
+        captured = await _existing_request(store, bin_id, request_id)
+        parts = describe(captured).parts or ()
+        if not 0 <= index < len(parts):
+            raise NotFoundException(f"Request {request_id} has no multipart part {index}.")
+        part = parts[index]
+        return _bytes_response(
+            part.data,
+            part.content_type,
+            part.filename or f"request-{request_id}-part-{index}.bin",
+            attachment=True,
         )
 
     @delete("/{bin_id:str}/requests/{request_id:int}", summary="Delete one captured request")

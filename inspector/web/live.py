@@ -1,0 +1,202 @@
+"""Live streams of a bin over Server-Sent Events: HTML fragments for the dashboard, JSON for API clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import jinja2
+import msgspec
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.types import ASGIApp
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from inspector.hub import Event, Hub
+from inspector.store import Store
+from inspector.web.api import request_out
+from inspector.web.deps import HubDep, SettingsDep, StoreDep
+
+CATCH_UP_PAGE = 500
+
+
+async def follow(store: Store, hub: Hub, bin_id: str, after: int) -> AsyncIterator[Event]:
+    """Every event of a bin after request id `after`: first what was missed, then live.
+
+    Subscribing before reading the store leaves no gap: a request committed while we catch up
+    arrives as a live event too, and is skipped if the catch-up already gave it. The stream
+    ends if the hub drops us for falling behind; the client reconnects and catches up again.
+    """
+    async with hub.subscribe(bin_id) as subscription:
+        last = after
+        while True:
+            missed = await store.requests_after(bin_id, after=last, limit=CATCH_UP_PAGE)
+            for summary in missed:
+                last = summary.id
+                yield Event(kind="request", bin_id=bin_id, request_id=summary.id)
+            if len(missed) < CATCH_UP_PAGE:
+                break
+        async for event in subscription:
+            if event.kind == "request":
+                if event.request_id is None or event.request_id <= last:
+                    continue
+                last = event.request_id
+            yield event
+            if event.kind == "bin_deleted":
+                return
+
+
+class RenderOnce:
+    """Shares one rendering of an event among every subscriber that receives it.
+
+    Entries live only a few seconds: long enough for all current subscribers to pick up a
+    fresh event, short enough that large bodies do not pile up in memory.
+    """
+
+    def __init__(self, *, max_entries: int = 256, max_age: float = 5.0) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[str | None]]] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_age = max_age
+
+    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[str | None]]) -> str | None:
+        now = time.monotonic()
+        while self._entries and (
+            len(self._entries) > self._max_entries
+            or next(iter(self._entries.values()))[0] < now - self._max_age
+        ):
+            self._entries.popitem(last=False)
+        entry = self._entries.get(key)
+        if entry is not None:
+            shared = entry[1]
+            try:
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                if not shared.cancelled():
+                    raise  # this subscriber itself went away
+            except Exception:  # noqa: S110 - the first renderer failed; try once more below
+                pass
+            return await render()
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._entries[key] = (now, future)
+        try:
+            result = await render()
+        except BaseException:
+            self._entries.pop(key, None)
+            future.cancel()
+            raise
+        future.set_result(result)
+        return result
+
+
+class LiveViews:
+    """Turns hub events into what each kind of stream sends."""
+
+    def __init__(self, store: Store, templates: jinja2.Environment) -> None:
+        self._store = store
+        self._templates = templates
+        self._html = RenderOnce()
+        self._json = RenderOnce(max_entries=64)
+
+    async def html(self, event: Event) -> str | None:
+        return await self._html.get(
+            (event.kind, event.bin_id, event.request_id), lambda: self._render_html(event)
+        )
+
+    async def _render_html(self, event: Event) -> str | None:
+        request = None
+        if event.kind == "request" and event.request_id is not None:
+            request = await self._store.get_request(event.bin_id, event.request_id)
+            if request is None:
+                return None  # deleted before we got to it
+        count = await self._store.count_requests(event.bin_id) if event.kind != "bin_deleted" else 0
+        return self._templates.get_template("_live_event.html").render(
+            event=event, row=request.summary() if request else None, count=count
+        )
+
+    async def json(self, event: Event) -> str | None:
+        return await self._json.get(
+            (event.kind, event.bin_id, event.request_id), lambda: self._render_json(event)
+        )
+
+    async def _render_json(self, event: Event) -> str | None:
+        if event.kind != "request" or event.request_id is None:
+            return msgspec.json.encode(event).decode()
+        request = await self._store.get_request(event.bin_id, event.request_id)
+        return msgspec.json.encode(request_out(request)).decode() if request else None
+
+
+def _cursor(request: Request[Any, Any, Any], after: int | None) -> int:
+    """Where to resume: the browser's Last-Event-ID after a reconnection, else the `after` parameter."""
+    candidates = [after or 0]
+    last_event_id = request.headers.get("last-event-id", "")
+    if last_event_id.isdigit():
+        candidates.append(int(last_event_id))
+    return max(candidates)
+
+
+def _stream(
+    request: Request[Any, Any, Any],
+    store: Store,
+    hub: Hub,
+    bin_id: str,
+    after: int | None,
+    ping: float,
+    render: Callable[[Event], Awaitable[str | None]],
+    named: bool,
+) -> ASGIApp:
+    async def messages() -> AsyncIterator[ServerSentEvent]:
+        async for event in follow(store, hub, bin_id, _cursor(request, after)):
+            data = await render(event)
+            if data is None:
+                continue
+            yield ServerSentEvent(
+                data=data,
+                # Only captures carry ids, so the browser's Last-Event-ID is always a request id.
+                id=str(event.request_id) if event.kind == "request" else None,
+                # The dashboard gets unnamed events (htmx swaps them as "message"); API clients get kinds.
+                event=event.kind if named else None,
+                retry=1000,
+            )
+
+    return EventSourceResponse(messages(), ping=ping)
+
+
+async def _require_bin(store: Store, bin_id: str) -> None:
+    if await store.get_bin(bin_id) is None:
+        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+
+
+@get("/bins/{bin_id:str}/events", include_in_schema=False)
+async def html_events(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    bin_id: str,
+    after: int | None = None,
+) -> ASGIApp:
+    """The dashboard's stream: one HTML fragment per event, ready for htmx to swap in."""
+    await _require_bin(store, bin_id)
+    live: LiveViews = request.app.state.live
+    return _stream(request, store, hub, bin_id, after, settings.sse_ping_seconds, live.html, named=False)
+
+
+@get("/api/bins/{bin_id:str}/stream", tags=["bins"], summary="Live stream of a bin's requests (SSE)")
+async def json_events(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    bin_id: str,
+    after: int | None = None,
+) -> ASGIApp:
+    """Server-Sent Events: `request` events carry the full request as JSON (as GET .../requests/{rid}),
+    with the request id as the event id. Reconnect with Last-Event-ID, or pass `after`, to receive
+    everything captured since, then live events. Also `request_deleted`, `bin_cleared`, `bin_deleted`.
+    """
+    await _require_bin(store, bin_id)
+    live: LiveViews = request.app.state.live
+    return _stream(request, store, hub, bin_id, after, settings.sse_ping_seconds, live.json, named=True)

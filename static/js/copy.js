@@ -1,0 +1,24 @@
+// Copy buttons: <button data-copy="#selector"> copies that element's value or text.
+export function initCopy() {
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    const text = "value" in source && source.value !== undefined ? source.value : source.textContent;
+    const label = button.textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Plain-http origins other than localhost have no clipboard API: select the text instead.
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      if ("select" in source) source.select();
+      document.execCommand("copy");
+    }
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  });
+}
