@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,3 +131,64 @@ def _complete(response: bytes) -> bool:
 @pytest.fixture
 def raw_http() -> Callable[[str, bytes], bytes]:
     return send_raw
+
+
+def read_sse(response: httpx.Response) -> Iterator[dict[str, str]]:
+    """Server-sent events from a streaming response, as dicts of their fields (comments as "comment")."""
+    event: dict[str, str] = {}
+    for line in response.iter_lines():
+        if line == "":
+            if event:
+                yield event
+            event = {}
+        elif line.startswith(":"):
+            yield {"comment": line[1:].strip()}
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            event[name] = f"{event[name]}\n{value}" if name in event else value
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these chromium keeps calling home, and this machine's closed network refuses it.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("INSPECTOR_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright; the dashboard tests skip, saying why, without it."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(
+            "chromium is not installed (apt-get install -y chromium): the dashboard tests need a real browser"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.dialogs = []  # every alert/confirm the page opens, for the tests to inspect
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.accept()))
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
