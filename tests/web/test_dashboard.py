@@ -87,6 +87,8 @@ def test_request_view_shows_each_kind_of_body(page, server: ServerProcess, clien
     assert '"amount": 1.10' in pretty  # pretty-printed, numbers exactly as sent
     assert "12345678901234567890" in pretty
     assert page.locator("#detail pre.json .t-key").count() == 3
+    if directory := os.environ.get("INSPECTOR_SCREENSHOTS"):  # the README's picture of the dashboard
+        page.screenshot(path=str(Path(directory) / "bin-page.png"))
 
     open_request(page, multipart_id)
     part = page.locator("#detail .part").first
@@ -229,5 +231,3 @@ def test_captured_payloads_render_as_text(page, server: ServerProcess, client: h
     response = page.goto(f"{server.url}/bins/{bin_id}/requests/{html_id}")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert page.dialogs == []
-    if directory := os.environ.get("INSPECTOR_SCREENSHOTS"):
-        page.screenshot(path=str(Path(directory) / "request-view.png"))
