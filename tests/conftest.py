@@ -168,9 +168,13 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright; the dashboard tests skip, saying why, without it."""
+    """Debian's chromium driven by Playwright; the dashboard tests skip, saying why, without it.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread while it is
+    open, which would break tests elsewhere that run their own loop.
+    """
     executable = chromium_path()
     if executable is None:
         pytest.skip(

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar.di import Provide
-from litestar.params import Dependency
+from litestar.params import SkipValidation
 
 from inspector.config import Settings
 from inspector.hub import Hub
 from inspector.store import Store
 
 # Litestar would otherwise re-validate these objects with msgspec on every request.
-StoreDep = Annotated[Store, Dependency(skip_validation=True)]
-HubDep = Annotated[Hub, Dependency(skip_validation=True)]
-SettingsDep = Annotated[Settings, Dependency(skip_validation=True)]
+StoreDep = SkipValidation[Store]
+HubDep = SkipValidation[Hub]
+SettingsDep = SkipValidation[Settings]
 
 
 def provide(store: Store, hub: Hub, settings: Settings) -> dict[str, Provide]:

@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.store import Store
 from inspector.web.api import request_out
@@ -137,16 +138,22 @@ def _cursor(request: Request[Any, Any, Any], after: int | None) -> int:
     return max(candidates)
 
 
-def _stream(
+async def _stream(
     request: Request[Any, Any, Any],
     store: Store,
     hub: Hub,
+    settings: Settings,
     bin_id: str,
     after: int | None,
-    ping: float,
-    render: Callable[[Event], Awaitable[str | None]],
+    *,
     named: bool,
 ) -> ASGIApp:
+    if await store.get_bin(bin_id) is None:
+        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+    live: LiveViews = request.app.state.live
+    # The dashboard gets unnamed HTML events (htmx swaps them as "message"); API clients get JSON, by kind.
+    render = live.json if named else live.html
+
     async def messages() -> AsyncIterator[ServerSentEvent]:
         async for event in follow(store, hub, bin_id, _cursor(request, after)):
             data = await render(event)
@@ -156,17 +163,11 @@ def _stream(
                 data=data,
                 # Only captures carry ids, so the browser's Last-Event-ID is always a request id.
                 id=str(event.request_id) if event.kind == "request" else None,
-                # The dashboard gets unnamed events (htmx swaps them as "message"); API clients get kinds.
                 event=event.kind if named else None,
                 retry=1000,
             )
 
-    return EventSourceResponse(messages(), ping=ping)
-
-
-async def _require_bin(store: Store, bin_id: str) -> None:
-    if await store.get_bin(bin_id) is None:
-        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+    return EventSourceResponse(messages(), ping=settings.sse_ping_seconds)
 
 
 @get("/bins/{bin_id:str}/events", include_in_schema=False)
@@ -179,9 +180,7 @@ async def html_events(
     after: int | None = None,
 ) -> ASGIApp:
     """The dashboard's stream: one HTML fragment per event, ready for htmx to swap in."""
-    await _require_bin(store, bin_id)
-    live: LiveViews = request.app.state.live
-    return _stream(request, store, hub, bin_id, after, settings.sse_ping_seconds, live.html, named=False)
+    return await _stream(request, store, hub, settings, bin_id, after, named=False)
 
 
 @get("/api/bins/{bin_id:str}/stream", tags=["bins"], summary="Live stream of a bin's requests (SSE)")
@@ -197,6 +196,4 @@ async def json_events(
     with the request id as the event id. Reconnect with Last-Event-ID, or pass `after`, to receive
     everything captured since, then live events. Also `request_deleted`, `bin_cleared`, `bin_deleted`.
     """
-    await _require_bin(store, bin_id)
-    live: LiveViews = request.app.state.live
-    return _stream(request, store, hub, bin_id, after, settings.sse_ping_seconds, live.json, named=True)
+    return await _stream(request, store, hub, settings, bin_id, after, named=True)

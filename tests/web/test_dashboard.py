@@ -179,12 +179,14 @@ def test_missed_rows_appear_after_the_server_restarts(page, start_server, tmp_pa
     before = capture(httpx.Client(base_url=server.url), bin_id, "/before")
     page.wait_for_selector(f"#r-{before}")
 
+    # Hold back the page's reconnection attempts until the capture below is stored, so the new row
+    # can only reach the page through the catch-up that follows its reconnection.
+    page.route("**/events?*", lambda route: route.abort())
     server.stop(signal.SIGTERM)
     page.wait_for_selector("#live-indicator[data-state=reconnecting]")
     restarted = start_server("--access-log", db_path=db_path, port=server.port)
-    # Captured at once: the browser is still waiting to reconnect, so this row can only reach it
-    # through the catch-up that follows its reconnection.
     missed = capture(httpx.Client(base_url=restarted.url), bin_id, "/while-away")
+    page.unroute("**/events?*")
     page.wait_for_selector(f"#rows #r-{missed}", timeout=20_000)
     page.wait_for_selector("#live-indicator[data-state=live]")
     assert page.locator(f"#rows #r-{before}").count() == 1  # nothing duplicated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -151,3 +152,22 @@ def test_live_stream_does_not_hold_up_shutdown(start_server) -> None:
         assert server.process.wait(15) is not None
     assert time.monotonic() - started < 5
     assert "stopped cleanly" in server.log
+
+
+async def test_each_event_is_rendered_once_for_all_subscribers() -> None:
+    from inspector.web.live import RenderOnce
+
+    renders = 0
+
+    async def render() -> str:
+        nonlocal renders
+        renders += 1
+        await asyncio.sleep(0.01)  # a store read: other subscribers arrive meanwhile
+        return "<tr>fragment</tr>"
+
+    shared = RenderOnce()
+    results = await asyncio.gather(*(shared.get(("request", "bin", 7), render) for _ in range(100)))
+    assert results == ["<tr>fragment</tr>"] * 100
+    assert renders == 1
+    assert await shared.get(("request", "bin", 8), render) == "<tr>fragment</tr>"
+    assert renders == 2
