@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from inspector import __version__
+from inspector.autoverify import AutoVerifier
 from inspector.capture import Capture, is_capture_path
 from inspector.config import Settings
 from inspector.hub import Hub
@@ -26,8 +27,18 @@ from inspector.web.api import BinsController
 from inspector.web.deps import provide
 from inspector.web.health import healthz
 from inspector.web.live import LiveViews, html_events, json_events
-from inspector.web.pages import bin_page, create_bin, home, older_rows, request_page
+from inspector.web.pages import (
+    bin_page,
+    create_bin,
+    forget_secret,
+    home,
+    older_rows,
+    request_page,
+    sign_panel,
+    verify_panel,
+)
 from inspector.web.security import SecurityHeaders
+from inspector.web.signatures import SignaturesController
 from inspector.web.templating import create_environment
 
 log = structlog.get_logger(__name__)
@@ -65,17 +76,21 @@ class InspectorApp:
 def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
     store = store or SQLiteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
     hub = hub or LocalHub()
+    verifier = AutoVerifier(store, hub)
     templates = create_environment(_resource_dir("templates"))
 
     async def start() -> None:
         await store.open()
         await hub.open()
+        verifier.start()
         log.info(
             "store ready", database=str(getattr(store, "path", "")), synchronous=settings.sqlite_synchronous
         )
 
     async def stop() -> None:
-        # The hub first: ending live streams lets their connections close before the store goes.
+        # Background work first, then the hub: ending live streams lets their connections close
+        # before the store goes.
+        await verifier.stop()
         await hub.close()
         await store.close()
         log.info("stopped cleanly")
@@ -94,6 +109,10 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             bin_page,
             older_rows,
             request_page,
+            verify_panel,
+            forget_secret,
+            sign_panel,
+            SignaturesController,
             html_events,
             json_events,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -15,6 +16,29 @@ class Bin(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     created_at: datetime
     expires_at: datetime
+
+
+class SignatureCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """The verdict recorded when a request arrived at a bin that remembers a secret for its provider."""
+
+    provider: str
+    valid: bool
+    reason: str
+
+
+class BinSecret(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider secret a bin remembers, with the options its check needs (a public URL, say)."""
+
+    provider: str
+    secret: str
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    updated_at: datetime
+
+    @property
+    def hint(self) -> str:
+        """Enough of the secret to tell two apart, never enough to use it."""
+        tail = self.secret[-4:] if len(self.secret) >= 12 else ""
+        return f"{len(self.secret)} characters" + (f", ending …{tail}" if tail else "")
 
 
 class RequestSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +55,7 @@ class RequestSummary(msgspec.Struct, frozen=True, kw_only=True):
     client_ip: str | None
     received_at: datetime
     rejected: str | None = None
+    signature: SignatureCheck | None = None
 
 
 class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,7 +9,7 @@ from typing import Literal
 
 import msgspec
 
-EventKind = Literal["request", "request_deleted", "bin_cleared", "bin_deleted"]
+EventKind = Literal["request", "request_checked", "request_deleted", "bin_cleared", "bin_deleted"]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,3 +46,7 @@ class Hub(abc.ABC):
     @abc.abstractmethod
     def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:
         """Subscribe to a bin; the subscription is active once the context is entered."""
+
+    @abc.abstractmethod
+    def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe to every bin's events, for background workers of this process."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from inspector.hub.base import Event, Hub, Subscription
 
 _CLOSED = None
+# Bin ids never contain "*" (see inspector.bins), so this key cannot clash with a bin.
+_ALL = "*"
 
 
 class _QueueSubscription(Subscription):
@@ -46,26 +48,32 @@ class LocalHub(Hub):
         self._subscribers: defaultdict[str, set[_QueueSubscription]] = defaultdict(set)
 
     async def publish(self, event: Event) -> None:
-        subscribers = self._subscribers.get(event.bin_id)
-        if not subscribers:
-            return
-        for subscription in list(subscribers):
-            if not subscription.offer(event):
-                subscribers.discard(subscription)
-                subscription.end()
+        for key in (event.bin_id, _ALL):
+            subscribers = self._subscribers.get(key)
+            for subscription in list(subscribers or ()):
+                if not subscription.offer(event):
+                    subscribers.discard(subscription)  # type: ignore[union-attr]
+                    subscription.end()
+
+    def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:
+        return self._subscribe(bin_id, self._max_pending)
+
+    def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
+        # Workers see every capture of every bin: give them more room before they count as behind.
+        return self._subscribe(_ALL, self._max_pending * 10)
 
     @asynccontextmanager
-    async def subscribe(self, bin_id: str) -> AsyncIterator[Subscription]:
-        subscription = _QueueSubscription(self._max_pending)
-        self._subscribers[bin_id].add(subscription)
+    async def _subscribe(self, key: str, max_pending: int) -> AsyncIterator[Subscription]:
+        subscription = _QueueSubscription(max_pending)
+        self._subscribers[key].add(subscription)
         try:
             yield subscription
         finally:
-            subscribers = self._subscribers.get(bin_id)
+            subscribers = self._subscribers.get(key)
             if subscribers is not None:
                 subscribers.discard(subscription)
                 if not subscribers:
-                    del self._subscribers[bin_id]
+                    del self._subscribers[key]
 
     async def close(self) -> None:
         for subscribers in self._subscribers.values():

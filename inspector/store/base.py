@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 
-from inspector.models import Bin, CapturedRequest, RequestSummary
+from inspector.models import Bin, BinSecret, CapturedRequest, RequestSummary, SignatureCheck
 
 
 class BinExists(Exception):
@@ -61,6 +61,10 @@ class Store(abc.ABC):
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None: ...
 
     @abc.abstractmethod
+    async def get_summary(self, bin_id: str, request_id: int) -> RequestSummary | None:
+        """One request as a list shows it (with its signature verdict), without reading its body."""
+
+    @abc.abstractmethod
     async def list_requests(
         self, bin_id: str, *, limit: int, before: int | None = None
     ) -> list[RequestSummary]:
@@ -79,3 +83,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def clear_requests(self, bin_id: str) -> int:
         """Delete every request of a bin; returns how many there were."""
+
+    @abc.abstractmethod
+    async def set_secret(self, bin_id: str, secret: BinSecret) -> None:
+        """Remember (or replace) the bin's secret for one provider."""
+
+    @abc.abstractmethod
+    async def get_secrets(self, bin_id: str) -> list[BinSecret]: ...
+
+    @abc.abstractmethod
+    async def delete_secret(self, bin_id: str, provider: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def record_check(self, request_id: int, check: SignatureCheck) -> None:
+        """Keep the verdict of the on-arrival signature check; listing a request shows it."""

@@ -8,7 +8,7 @@ import itertools
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import aiosqlite
 import msgspec
 import structlog
 
-from inspector.models import Bin, CapturedRequest, Header, RequestSummary
+from inspector.models import Bin, BinSecret, CapturedRequest, Header, RequestSummary, SignatureCheck
 from inspector.store.base import BinExists, BinNotFound, Store, StoreClosed
 
 log = structlog.get_logger(__name__)
@@ -25,8 +25,11 @@ log = structlog.get_logger(__name__)
 # What each `synchronous` setting survives is explained in docs/durability.md.
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
-_SUMMARY_COLUMNS = (
-    "id, bin_id, method, path, sub_path, query, content_type, body_size, client_ip, received_at, rejected"
+# A summary is the request's own columns plus the verdict of its on-arrival signature check, if any.
+_SUMMARY_SELECT = (
+    "SELECT r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
+    " r.received_at, r.rejected, c.provider, c.valid, c.reason"
+    " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
 )
 _REQUEST_COLUMNS = (
     "bin_id, method, path, sub_path, query, headers, content_type, body_size, body_sha256,"
@@ -83,6 +86,8 @@ class SQLiteStore(Store):
         self._synchronous = synchronous
         self._reader_count = max(1, readers)
         self._bin_cache: OrderedDict[str, Bin | None] = OrderedDict()
+        # Read for every capture by the on-arrival verifier, so kept in memory (we are the only writer).
+        self._secrets_cache: dict[str, list[BinSecret]] = {}
         self._bin_cache_size = bin_cache_size
         self._queue: list[tuple[CapturedRequest, asyncio.Future[int]]] = []
         self._wake = asyncio.Event()
@@ -223,7 +228,65 @@ class SQLiteStore(Store):
     async def delete_bin(self, bin_id: str) -> bool:
         deleted = await self._write("DELETE FROM bins WHERE id = ?", (bin_id,))
         self._cache_bin(bin_id, None)
+        self._secrets_cache.pop(bin_id, None)
         return deleted > 0
+
+    async def set_secret(self, bin_id: str, secret: BinSecret) -> None:
+        await self._write(
+            "INSERT INTO bin_secrets (bin_id, provider, secret, options, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (bin_id, provider) DO UPDATE SET secret = excluded.secret,"
+            " options = excluded.options, updated_at = excluded.updated_at",
+            (
+                bin_id,
+                secret.provider,
+                secret.secret,
+                msgspec.json.encode(secret.options).decode(),
+                secret.updated_at.isoformat(),
+            ),
+        )
+        self._secrets_cache.pop(bin_id, None)
+
+    async def get_secrets(self, bin_id: str) -> list[BinSecret]:
+        if bin_id not in self._secrets_cache:
+            rows = await self._reader().execute_fetchall(
+                "SELECT provider, secret, options, updated_at FROM bin_secrets"
+                " WHERE bin_id = ? ORDER BY provider",
+                (bin_id,),
+            )
+            self._secrets_cache[bin_id] = [
+                BinSecret(
+                    provider=row[0],
+                    secret=row[1],
+                    options=msgspec.json.decode(row[2]),
+                    updated_at=datetime.fromisoformat(row[3]),
+                )
+                for row in rows
+            ]
+        return list(self._secrets_cache[bin_id])
+
+    async def delete_secret(self, bin_id: str, provider: str) -> bool:
+        deleted = await self._write(
+            "DELETE FROM bin_secrets WHERE bin_id = ? AND provider = ?", (bin_id, provider)
+        )
+        self._secrets_cache.pop(bin_id, None)
+        return deleted > 0
+
+    async def record_check(self, request_id: int, check: SignatureCheck) -> None:
+        # The request may have been deleted while it was being checked: then there is nothing to record.
+        await self._write(
+            "INSERT INTO signature_checks (request_id, provider, valid, reason, checked_at)"
+            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM requests WHERE id = ?)"
+            " ON CONFLICT (request_id) DO UPDATE SET provider = excluded.provider, valid = excluded.valid,"
+            " reason = excluded.reason, checked_at = excluded.checked_at",
+            (
+                request_id,
+                check.provider,
+                int(check.valid),
+                check.reason,
+                datetime.now(UTC).isoformat(),
+                request_id,
+            ),
+        )
 
     async def delete_request(self, bin_id: str, request_id: int) -> bool:
         return await self._write("DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id)) > 0
@@ -254,19 +317,23 @@ class SQLiteStore(Store):
         )
         return _request_from_row(row) if row else None
 
+    async def get_summary(self, bin_id: str, request_id: int) -> RequestSummary | None:
+        row = await self._fetchone(f"{_SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id = ?", (bin_id, request_id))
+        return _summary_from_row(row) if row else None
+
     async def list_requests(
         self, bin_id: str, *, limit: int, before: int | None = None
     ) -> list[RequestSummary]:
         # Keyset paging on the (bin_id, id) index: a page costs the same however big the bin.
         rows = await self._reader().execute_fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM requests WHERE bin_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            f"{_SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?",
             (bin_id, before if before is not None else 2**63 - 1, limit),
         )
         return [_summary_from_row(row) for row in rows]
 
     async def requests_after(self, bin_id: str, *, after: int, limit: int) -> list[RequestSummary]:
         rows = await self._reader().execute_fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM requests WHERE bin_id = ? AND id > ? ORDER BY id LIMIT ?",
+            f"{_SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id > ? ORDER BY r.id LIMIT ?",
             (bin_id, after, limit),
         )
         return [_summary_from_row(row) for row in rows]
@@ -357,4 +424,5 @@ def _summary_from_row(row: Any) -> RequestSummary:
         client_ip=row[8],
         received_at=datetime.fromisoformat(row[9]),
         rejected=row[10],
+        signature=SignatureCheck(provider=row[11], valid=bool(row[12]), reason=row[13]) if row[11] else None,
     )

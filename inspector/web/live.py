@@ -107,15 +107,14 @@ class LiveViews:
         )
 
     async def _render_html(self, event: Event) -> str | None:
-        request = None
-        if event.kind == "request" and event.request_id is not None:
-            request = await self._store.get_request(event.bin_id, event.request_id)
-            if request is None:
+        row = None
+        if event.kind in ("request", "request_checked") and event.request_id is not None:
+            row = await self._store.get_summary(event.bin_id, event.request_id)
+            if row is None:
                 return None  # deleted before we got to it
-        count = await self._store.count_requests(event.bin_id) if event.kind != "bin_deleted" else 0
-        return self._templates.get_template("_live_event.html").render(
-            event=event, row=request.summary() if request else None, count=count
-        )
+        counted = event.kind in ("request", "request_deleted", "bin_cleared")
+        count = await self._store.count_requests(event.bin_id) if counted else 0
+        return self._templates.get_template("_live_event.html").render(event=event, row=row, count=count)
 
     async def json(self, event: Event) -> str | None:
         return await self._json.get(
@@ -123,6 +122,11 @@ class LiveViews:
         )
 
     async def _render_json(self, event: Event) -> str | None:
+        if event.kind == "request_checked" and event.request_id is not None:
+            row = await self._store.get_summary(event.bin_id, event.request_id)
+            return msgspec.json.encode(
+                {**msgspec.structs.asdict(event), "signature": row and row.signature}
+            ).decode()
         if event.kind != "request" or event.request_id is None:
             return msgspec.json.encode(event).decode()
         request = await self._store.get_request(event.bin_id, event.request_id)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import shlex
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from litestar import Request, get, post
+from litestar import Request, delete, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException
+from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from inspector import signatures
 from inspector.bins import new_bin
 from inspector.bodies import describe
 from inspector.capture import PREFIX
@@ -15,7 +20,17 @@ from inspector.exports import to_curl, to_raw_http
 from inspector.models import Bin, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.store import Store
-from inspector.web.deps import SettingsDep, StoreDep
+from inspector.web.deps import HubDep, SettingsDep, StoreDep
+from inspector.web.signatures import (
+    SecretIn,
+    SignIn,
+    VerifyIn,
+    checked_secret,
+    remember,
+    run_sign,
+    run_verify,
+    secret_out,
+)
 
 PAGE_SIZE = 50
 
@@ -45,6 +60,8 @@ async def _page_of_rows(store: Store, bin_id: str, before: int | None) -> dict[s
 def _detail_context(captured: CapturedRequest) -> dict[str, Any]:
     return {
         "captured": captured,
+        "providers": signatures.names(),
+        "detected_provider": signatures.detect(captured),
         "view": describe(captured),
         "query_params": parse_qsl(captured.query, keep_blank_values=True),
         "curl": to_curl(captured),
@@ -70,6 +87,8 @@ async def _bin_page(
             "count": await store.count_requests(bin.id),
             # The live stream resumes after the newest row shown, so nothing slips between render and connect.
             "after": page["rows"][0].id if page["rows"] else 0,
+            "secrets": [secret_out(secret) for secret in await store.get_secrets(bin.id)],
+            "providers": signatures.names(),
             "detail": detail is not None,
             **(detail or {}),
         },
@@ -122,3 +141,87 @@ async def request_page(
     if _is_fragment_request(request):
         return Template("_request_detail.html", context=detail)
     return await _bin_page(request, store, settings, bin, detail)
+
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+_GENERIC_FIELDS = ("header", "algorithm", "encoding", "prefix", "payload", "timestamp_header")
+
+
+def _form_options(form: dict[str, str]) -> dict[str, Any]:
+    """Provider options from the panel's fields; empty fields mean "the provider's default"."""
+    options: dict[str, Any] = {
+        name: form[name] for name in ("url", *_GENERIC_FIELDS) if form.get(name, "").strip()
+    }
+    provider = form.get("provider", "")
+    allowed = set(signatures.options(provider)) if provider in signatures.names() else set(options)
+    return {name: value for name, value in options.items() if name in allowed}
+
+
+@post("/bins/{bin_id:str}/requests/{request_id:int}/verify", include_in_schema=False, status_code=200)
+async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: int, data: Form) -> Template:
+    """The request view's "Check signature" panel: the verdict with its diagnosis, as a fragment."""
+    captured = await store.get_request(bin_id, request_id)
+    if captured is None:
+        return Template("_request_gone.html", context={"request_id": request_id})
+    query = VerifyIn(
+        provider=data.get("provider", "auto"), secret=data.get("secret", ""), options=_form_options(data)
+    )
+    try:
+        verdict = run_verify(captured, query)
+    except ClientException as exc:
+        return Template("_verdict.html", context={"verdict": None, "error": exc.detail, "remembered": False})
+    remembered = False
+    if data.get("remember") == "on" and verdict.provider in signatures.names():
+        await remember(
+            store,
+            hub,
+            bin_id,
+            checked_secret(verdict.provider, SecretIn(query.secret, query.options)),
+            captured,
+        )
+        remembered = True
+    return Template("_verdict.html", context={"verdict": verdict, "error": None, "remembered": remembered})
+
+
+@delete(
+    "/bins/{bin_id:str}/secrets/{provider:str}",
+    include_in_schema=False,
+    status_code=200,
+    media_type="text/html",
+)
+async def forget_secret(store: StoreDep, bin_id: str, provider: str) -> str:
+    """Forget a remembered secret; the empty answer replaces its line on the page."""
+    await store.delete_secret(bin_id, provider)
+    return ""
+
+
+@post("/bins/{bin_id:str}/sign", include_in_schema=False, status_code=200)
+async def sign_panel(
+    request: Request[Any, Any, Any], settings: SettingsDep, bin_id: str, data: Form
+) -> Template:
+    """The bin page's "Sign a test request" panel: headers and a ready curl command."""
+    try:
+        signed = run_sign(
+            SignIn(
+                provider=data.get("provider", ""),
+                secret=data.get("secret", ""),
+                body=data.get("body", ""),
+                options=_form_options(data),
+            )
+        )
+    except ClientException as exc:
+        return Template("_signed.html", context={"signed": None, "error": exc.detail, "curl": ""})
+    target = data.get("target", "").strip() or f"{_base_url(request, settings)}{PREFIX}{bin_id}"
+    return Template(
+        "_signed.html", context={"signed": signed, "error": None, "curl": signed_curl(signed, target)}
+    )
+
+
+def signed_curl(signed: Any, target: str) -> str:
+    parts = ["curl", "-X", "POST", signed.url or target]
+    for name, value in signed.headers:
+        parts += ["-H", f"{name}: {value}"]
+    if signed.body_encoding == "utf-8":
+        parts += ["--data-binary", signed.body]
+        return shlex.join(parts)
+    return f"printf %s {shlex.quote(signed.body)} | base64 -d | {shlex.join([*parts, '--data-binary', '@-'])}"

@@ -51,11 +51,30 @@ async def store(tmp_path: Path):
 
 async def test_schema_is_versioned_and_file_is_in_wal_mode(store: SQLiteStore) -> None:
     with sqlite3.connect(store.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     await store.close()
     await store.open()  # migrating again is a no-op
     assert await store.get_bin("bin-one") is not None
+
+
+async def test_an_older_file_is_migrated_with_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    first = (Path(__file__).parents[2] / "inspector/store/migrations/sqlite/0001_initial.sql").read_text()
+    with sqlite3.connect(path) as conn:
+        conn.executescript(f"{first}\nPRAGMA user_version = 1;")
+        conn.execute(
+            "INSERT INTO bins VALUES ('kept', '2026-01-01T00:00:00+00:00', '2036-01-01T00:00:00+00:00')"
+        )
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        assert (await store.get_bin("kept")) is not None
+        assert await store.get_secrets("kept") == []  # the table version 2 added
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 async def test_round_trip_keeps_every_field(store: SQLiteStore) -> None:

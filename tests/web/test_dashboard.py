@@ -233,3 +233,39 @@ def test_captured_payloads_render_as_text(page, server: ServerProcess, client: h
     response = page.goto(f"{server.url}/bins/{bin_id}/requests/{html_id}")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert page.dialogs == []
+
+
+def test_check_signature_panel_and_live_badges(page, server: ServerProcess, client: httpx.Client) -> None:
+    secret = "It's a Secret to Everybody"
+    signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"  # GitHub's example
+    bin_id = open_new_bin(page, server)
+    first = capture(
+        client, bin_id, "/gh", content=b"Hello, World!", headers={"X-Hub-Signature-256": signature}
+    )
+    page.wait_for_selector(f"#r-{first}")
+    open_request(page, first)
+    page.click("#detail [role=tab]:has-text('Check signature')")
+    assert page.input_value(f"#tab-signature-{first} select[name=provider]") == "github"  # detected
+
+    page.fill(f"#tab-signature-{first} input[name=secret]", "not the secret")
+    page.click(f"#tab-signature-{first} button[type=submit]")
+    verdict = page.wait_for_selector(f"#verdict-{first} .verdict.bad")
+    assert "Invalid github signature" in verdict.inner_text()
+    assert "Hello, World!" in page.inner_text(f"#verdict-{first} .signed-payload")
+
+    page.fill(f"#tab-signature-{first} input[name=secret]", secret)
+    page.check(f"#tab-signature-{first} input[name=remember]")
+    page.click(f"#tab-signature-{first} button[type=submit]")
+    page.wait_for_selector(f"#verdict-{first} .verdict.ok")
+    page.wait_for_selector(f"#sig-{first} .badge.ok")  # the request it was tried on, at once
+
+    # From now on, each new request is checked on arrival and its row says so, live.
+    second = capture(
+        client, bin_id, "/gh", content=b"Hello, World!", headers={"X-Hub-Signature-256": signature}
+    )
+    third = capture(
+        client, bin_id, "/gh", content=b"Hello, World?", headers={"X-Hub-Signature-256": signature}
+    )
+    expect(page.locator(f"#sig-{second} .badge.ok")).to_have_text("✓ github")
+    expect(page.locator(f"#sig-{third} .badge.bad")).to_have_text("✗ github")
+    assert page.dialogs == []
