@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -111,6 +112,15 @@ def test_request_view_shows_each_kind_of_body(page, server: ServerProcess, clien
     assert "\\x1f\\x8b" in raw  # the gzip magic, shown as escapes: the wire bytes, not the decoded body
     page.click("#detail [role=tab]:has-text('cURL')")
     assert "base64 -d | curl" in page.inner_text(f"#curl-{gzip_id}")
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAIAAAADCAIAAAA2iEnWAAAAEElEQVR4nGP4z8AARAwoFABE0AX7pM/egAAAAABJRU5ErkJggg=="
+    )
+    image_id = capture(client, bin_id, "/img", content=png, headers={"content-type": "image/png"})
+    page.wait_for_selector(f"#r-{image_id}")
+    open_request(page, image_id)
+    size = page.eval_on_selector("#detail img.preview", "img => img.complete && [img.naturalWidth, img.naturalHeight]")
+    assert size == [2, 3]  # the real image, decoded by the browser under the page's CSP
 
     page.goto(f"{server.url}/bins/{bin_id}/requests/{json_id}")  # a request's own URL renders the whole page
     assert page.locator(f"#detail #request-{json_id}").count() == 1
