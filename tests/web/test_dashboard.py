@@ -119,7 +119,9 @@ def test_request_view_shows_each_kind_of_body(page, server: ServerProcess, clien
     image_id = capture(client, bin_id, "/img", content=png, headers={"content-type": "image/png"})
     page.wait_for_selector(f"#r-{image_id}")
     open_request(page, image_id)
-    size = page.eval_on_selector("#detail img.preview", "img => img.complete && [img.naturalWidth, img.naturalHeight]")
+    size = page.eval_on_selector(
+        "#detail img.preview", "img => img.complete && [img.naturalWidth, img.naturalHeight]"
+    )
     assert size == [2, 3]  # the real image, decoded by the browser under the page's CSP
 
     page.goto(f"{server.url}/bins/{bin_id}/requests/{json_id}")  # a request's own URL renders the whole page
