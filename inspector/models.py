@@ -16,6 +16,49 @@ class Bin(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     created_at: datetime
     expires_at: datetime
+    # Where each capture is delivered in the background (auto-forward); empty for none.
+    forward_targets: list[str] = msgspec.field(default_factory=list)
+
+
+class ForwardStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """How a capture's auto-forward deliveries stand, over all of its bin's targets."""
+
+    targets: int
+    delivered: int
+    failed: int
+
+    @property
+    def pending(self) -> int:
+        return self.targets - self.delivered - self.failed
+
+
+class ForwardJob(msgspec.Struct, frozen=True, kw_only=True):
+    """One auto-forward delivery of one capture to one target: pending, delivered or failed."""
+
+    request_id: int
+    bin_id: str
+    target: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt to send a capture somewhere, by a user's replay or by auto-forward."""
+
+    request_id: int
+    bin_id: str
+    kind: str
+    target: str
+    started_at: datetime
+    status: int | None
+    error: str | None
+    duration_ms: float
+    # The full record (request actually sent, response, redirects) as inspector.replay.DeliveryResult JSON.
+    result: bytes
+    id: int = 0
 
 
 class SignatureCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +99,7 @@ class RequestSummary(msgspec.Struct, frozen=True, kw_only=True):
     received_at: datetime
     rejected: str | None = None
     signature: SignatureCheck | None = None
+    forwarding: ForwardStatus | None = None
 
 
 class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):

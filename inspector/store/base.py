@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import abc
+from datetime import datetime
 
-from inspector.models import Bin, BinSecret, CapturedRequest, RequestSummary, SignatureCheck
+from inspector.models import (
+    Attempt,
+    Bin,
+    BinSecret,
+    CapturedRequest,
+    ForwardJob,
+    RequestSummary,
+    SignatureCheck,
+)
 
 
 class BinExists(Exception):
@@ -93,6 +102,43 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_secret(self, bin_id: str, provider: str) -> bool: ...
+
+    # -- replay and auto-forward --------------------------------------------------------
+
+    @abc.abstractmethod
+    async def set_forward_targets(self, bin_id: str, targets: list[str]) -> None:
+        """Where each new capture of the bin is delivered; captures made before this are not."""
+
+    @abc.abstractmethod
+    async def enqueue_forwards(
+        self, *, now: datetime, max_pending: int, limit: int = 500
+    ) -> list[ForwardJob]:
+        """Make the jobs for captures not yet queued, oldest first, and return them.
+
+        A bin with `max_pending` jobs still pending gets its new jobs as failed ("queue full")
+        rather than an unbounded queue.
+        """
+
+    @abc.abstractmethod
+    async def due_forward_jobs(self, *, now: datetime, limit: int) -> list[ForwardJob]:
+        """Pending jobs whose next attempt is due, the longest-waiting first."""
+
+    @abc.abstractmethod
+    async def next_forward_due(self) -> datetime | None:
+        """When the earliest pending job is due; None when nothing is pending."""
+
+    @abc.abstractmethod
+    async def update_forward_job(self, job: ForwardJob) -> None: ...
+
+    @abc.abstractmethod
+    async def forward_jobs(self, bin_id: str, request_id: int) -> list[ForwardJob]: ...
+
+    @abc.abstractmethod
+    async def add_attempt(self, attempt: Attempt) -> int: ...
+
+    @abc.abstractmethod
+    async def list_attempts(self, bin_id: str, request_id: int) -> list[Attempt]:
+        """A capture's attempts, newest first."""
 
     @abc.abstractmethod
     async def record_check(self, request_id: int, check: SignatureCheck) -> None:

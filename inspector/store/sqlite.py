@@ -17,7 +17,17 @@ import aiosqlite
 import msgspec
 import structlog
 
-from inspector.models import Bin, BinSecret, CapturedRequest, Header, RequestSummary, SignatureCheck
+from inspector.models import (
+    Attempt,
+    Bin,
+    BinSecret,
+    CapturedRequest,
+    ForwardJob,
+    ForwardStatus,
+    Header,
+    RequestSummary,
+    SignatureCheck,
+)
 from inspector.store.base import BinExists, BinNotFound, Store, StoreClosed
 
 log = structlog.get_logger(__name__)
@@ -28,7 +38,10 @@ SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 # A summary is the request's own columns plus the verdict of its on-arrival signature check, if any.
 _SUMMARY_SELECT = (
     "SELECT r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
-    " r.received_at, r.rejected, c.provider, c.valid, c.reason"
+    " r.received_at, r.rejected, c.provider, c.valid, c.reason,"
+    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id),"
+    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'delivered'),"
+    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'failed')"
     " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
 )
 _REQUEST_COLUMNS = (
@@ -271,6 +284,165 @@ class SQLiteStore(Store):
         self._secrets_cache.pop(bin_id, None)
         return deleted > 0
 
+    async def set_forward_targets(self, bin_id: str, targets: list[str]) -> None:
+        # Turning forwarding on starts after the newest capture: old captures are replayed by hand.
+        await self._write(
+            "UPDATE bins SET forward_cursor = CASE WHEN forward_targets = '[]'"
+            " THEN (SELECT COALESCE(MAX(id), 0) FROM requests WHERE bin_id = ?) ELSE forward_cursor END,"
+            " forward_targets = ? WHERE id = ?",
+            (bin_id, msgspec.json.encode(targets).decode(), bin_id),
+        )
+        self._bin_cache.pop(bin_id, None)
+
+    async def enqueue_forwards(
+        self, *, now: datetime, max_pending: int, limit: int = 500
+    ) -> list[ForwardJob]:
+        conn = self._require_writer()
+        async with self._write_lock:
+            new = await conn.execute_fetchall(
+                "SELECT r.id, r.bin_id, b.forward_targets"
+                " FROM requests AS r JOIN bins AS b ON b.id = r.bin_id"
+                " WHERE b.forward_targets != '[]' AND r.id > b.forward_cursor ORDER BY r.id LIMIT ?",
+                (limit,),
+            )
+            if not new:
+                return []
+            pending = dict(
+                await conn.execute_fetchall(
+                    "SELECT bin_id, COUNT(*) FROM forward_jobs WHERE state = 'pending' GROUP BY bin_id"
+                )
+            )
+            jobs: list[ForwardJob] = []
+            cursors: dict[str, int] = {}
+            for request_id, bin_id, targets in new:
+                cursors[bin_id] = request_id
+                for target in msgspec.json.decode(targets):
+                    full = pending.get(bin_id, 0) >= max_pending
+                    pending[bin_id] = pending.get(bin_id, 0) + (0 if full else 1)
+                    jobs.append(
+                        ForwardJob(
+                            request_id=request_id,
+                            bin_id=bin_id,
+                            target=target,
+                            state="failed" if full else "pending",
+                            attempts=0,
+                            next_attempt_at=now,
+                            last_error=f"not sent: {max_pending} deliveries were already waiting"
+                            if full
+                            else None,
+                        )
+                    )
+            # One transaction: the jobs and the cursor that says they exist move together.
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO forward_jobs"
+                    " (request_id, target, bin_id, state, attempts, next_attempt_at, last_error)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            j.request_id,
+                            j.target,
+                            j.bin_id,
+                            j.state,
+                            0,
+                            j.next_attempt_at.isoformat(),
+                            j.last_error,
+                        )
+                        for j in jobs
+                    ],
+                )
+                await conn.executemany(
+                    "UPDATE bins SET forward_cursor = ? WHERE id = ? AND forward_cursor < ?",
+                    [(cursor, bin_id, cursor) for bin_id, cursor in cursors.items()],
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            return jobs
+
+    async def due_forward_jobs(self, *, now: datetime, limit: int) -> list[ForwardJob]:
+        rows = await self._reader().execute_fetchall(
+            f"SELECT {_JOB_COLUMNS} FROM forward_jobs WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, request_id LIMIT ?",
+            (now.isoformat(), limit),
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def next_forward_due(self) -> datetime | None:
+        row = await self._fetchone(
+            "SELECT MIN(next_attempt_at) FROM forward_jobs WHERE state = 'pending'", ()
+        )
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def update_forward_job(self, job: ForwardJob) -> None:
+        await self._write(
+            "UPDATE forward_jobs SET state = ?, attempts = ?, next_attempt_at = ?,"
+            " last_status = ?, last_error = ?"
+            " WHERE request_id = ? AND target = ?",
+            (
+                job.state,
+                job.attempts,
+                job.next_attempt_at.isoformat(),
+                job.last_status,
+                job.last_error,
+                job.request_id,
+                job.target,
+            ),
+        )
+
+    async def forward_jobs(self, bin_id: str, request_id: int) -> list[ForwardJob]:
+        rows = await self._reader().execute_fetchall(
+            f"SELECT {_JOB_COLUMNS} FROM forward_jobs WHERE bin_id = ? AND request_id = ? ORDER BY target",
+            (bin_id, request_id),
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def add_attempt(self, attempt: Attempt) -> int:
+        conn = self._require_writer()
+        async with self._write_lock:
+            cursor = await conn.execute(
+                "INSERT INTO attempts"
+                " (request_id, bin_id, kind, target, started_at, status, error, duration_ms, result)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM requests WHERE id = ?)",
+                (
+                    attempt.request_id,
+                    attempt.bin_id,
+                    attempt.kind,
+                    attempt.target,
+                    attempt.started_at.isoformat(),
+                    attempt.status,
+                    attempt.error,
+                    attempt.duration_ms,
+                    attempt.result,
+                    attempt.request_id,
+                ),
+            )
+            return cursor.lastrowid or 0
+
+    async def list_attempts(self, bin_id: str, request_id: int) -> list[Attempt]:
+        rows = await self._reader().execute_fetchall(
+            "SELECT id, request_id, bin_id, kind, target, started_at, status, error, duration_ms, result"
+            " FROM attempts WHERE bin_id = ? AND request_id = ? ORDER BY id DESC",
+            (bin_id, request_id),
+        )
+        return [
+            Attempt(
+                id=row[0],
+                request_id=row[1],
+                bin_id=row[2],
+                kind=row[3],
+                target=row[4],
+                started_at=datetime.fromisoformat(row[5]),
+                status=row[6],
+                error=row[7],
+                duration_ms=row[8],
+                result=bytes(row[9]),
+            )
+            for row in rows
+        ]
+
     async def record_check(self, request_id: int, check: SignatureCheck) -> None:
         # The request may have been deleted while it was being checked: then there is nothing to record.
         await self._write(
@@ -300,13 +472,16 @@ class SQLiteStore(Store):
         if bin_id in self._bin_cache:
             self._bin_cache.move_to_end(bin_id)
             return self._bin_cache[bin_id]
-        row = await self._fetchone("SELECT id, created_at, expires_at FROM bins WHERE id = ?", (bin_id,))
+        row = await self._fetchone(
+            "SELECT id, created_at, expires_at, forward_targets FROM bins WHERE id = ?", (bin_id,)
+        )
         bin = None
         if row:
             bin = Bin(
                 id=row[0],
                 created_at=datetime.fromisoformat(row[1]),
                 expires_at=datetime.fromisoformat(row[2]),
+                forward_targets=msgspec.json.decode(row[3]),
             )
         self._cache_bin(bin_id, bin)
         return bin
@@ -363,6 +538,22 @@ class SQLiteStore(Store):
         self._bin_cache.move_to_end(bin_id)
         while len(self._bin_cache) > self._bin_cache_size:
             self._bin_cache.popitem(last=False)
+
+
+_JOB_COLUMNS = "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error"
+
+
+def _job_from_row(row: Any) -> ForwardJob:
+    return ForwardJob(
+        request_id=row[0],
+        bin_id=row[1],
+        target=row[2],
+        state=row[3],
+        attempts=row[4],
+        next_attempt_at=datetime.fromisoformat(row[5]),
+        last_status=row[6],
+        last_error=row[7],
+    )
 
 
 def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
@@ -425,4 +616,5 @@ def _summary_from_row(row: Any) -> RequestSummary:
         received_at=datetime.fromisoformat(row[9]),
         rejected=row[10],
         signature=SignatureCheck(provider=row[11], valid=bool(row[12]), reason=row[13]) if row[11] else None,
+        forwarding=ForwardStatus(targets=row[14], delivered=row[15], failed=row[16]) if row[14] else None,
     )

@@ -7,11 +7,15 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from inspector.models import Bin, CapturedRequest
 from inspector.store import BinExists, BinNotFound, StoreClosed
 from inspector.store.sqlite import SQLiteStore
+
+MIGRATIONS = Path(__file__).parents[2] / "inspector/store/migrations/sqlite"
+LATEST = len(list(MIGRATIONS.glob("*.sql")))
 
 
 def make_bin(bin_id: str = "bin-one") -> Bin:
@@ -51,7 +55,7 @@ async def store(tmp_path: Path):
 
 async def test_schema_is_versioned_and_file_is_in_wal_mode(store: SQLiteStore) -> None:
     with sqlite3.connect(store.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     await store.close()
     await store.open()  # migrating again is a no-op
@@ -60,7 +64,7 @@ async def test_schema_is_versioned_and_file_is_in_wal_mode(store: SQLiteStore) -
 
 async def test_an_older_file_is_migrated_with_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    first = (Path(__file__).parents[2] / "inspector/store/migrations/sqlite/0001_initial.sql").read_text()
+    first = (MIGRATIONS / "0001_initial.sql").read_text()
     with sqlite3.connect(path) as conn:
         conn.executescript(f"{first}\nPRAGMA user_version = 1;")
         conn.execute(
@@ -74,7 +78,7 @@ async def test_an_older_file_is_migrated_with_its_data(tmp_path: Path) -> None:
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
 
 
 async def test_round_trip_keeps_every_field(store: SQLiteStore) -> None:
@@ -156,3 +160,66 @@ async def test_close_commits_what_is_queued_then_refuses(tmp_path: Path) -> None
 def test_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="synchronous"):
         SQLiteStore(tmp_path / "x.db", synchronous="sometimes")
+
+
+async def test_forward_jobs_start_after_the_newest_capture_and_survive_reopening(tmp_path: Path) -> None:
+    from inspector.models import Attempt
+
+    path = tmp_path / "forward.db"
+    store = SQLiteStore(path)
+    await store.open()
+    await store.create_bin(make_bin())
+    old = await store.add_request(make_request())
+    await store.set_forward_targets("bin-one", ["http://a.test/hook", "http://b.test/hook"])
+    assert (await store.get_bin("bin-one")).forward_targets == ["http://a.test/hook", "http://b.test/hook"]
+    new = [await store.add_request(make_request()) for _ in range(2)]
+    now = datetime.now(UTC)
+    await store.close()
+
+    await store.open()  # the queue is made from the store, so a restart in between loses nothing
+    jobs = await store.enqueue_forwards(now=now, max_pending=100)
+    assert sorted((j.request_id, j.target) for j in jobs) == sorted(
+        (rid, t) for rid in new for t in ("http://a.test/hook", "http://b.test/hook")
+    )
+    assert old not in {j.request_id for j in jobs}
+    assert await store.enqueue_forwards(now=now, max_pending=100) == []  # each capture queued once
+    due = await store.due_forward_jobs(now=now, limit=10)
+    assert len(due) == 4
+    assert await store.next_forward_due() == now
+
+    first = due[0]
+    later = now + timedelta(seconds=30)
+    await store.update_forward_job(
+        msgspec.structs.replace(first, attempts=1, next_attempt_at=later, last_status=503)
+    )
+    assert len(await store.due_forward_jobs(now=now, limit=10)) == 3
+    summary = await store.get_summary("bin-one", first.request_id)
+    assert summary.forwarding.targets == 2
+    assert summary.forwarding.pending == 2
+
+    attempt_id = await store.add_attempt(
+        Attempt(
+            request_id=first.request_id,
+            bin_id="bin-one",
+            kind="forward",
+            target=first.target,
+            started_at=now,
+            status=503,
+            error=None,
+            duration_ms=12.5,
+            result=b'{"status": 503}',
+        )
+    )
+    (stored,) = await store.list_attempts("bin-one", first.request_id)
+    assert stored.id == attempt_id
+    assert stored.result == b'{"status": 503}'
+    await store.close()
+
+
+async def test_a_full_forward_queue_fails_new_jobs_instead_of_growing(store: SQLiteStore) -> None:
+    await store.set_forward_targets("bin-one", ["http://a.test/"])
+    for _ in range(3):
+        await store.add_request(make_request())
+    jobs = await store.enqueue_forwards(now=datetime.now(UTC), max_pending=2)
+    assert [j.state for j in jobs] == ["pending", "pending", "failed"]
+    assert "already waiting" in jobs[2].last_error
