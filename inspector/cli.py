@@ -1,4 +1,4 @@
-"""The `inspector` command line: `inspector serve` runs the server."""
+"""The `inspector` command line: `inspector serve` runs the server, `inspector forward` relays a bin to localhost."""
 
 from __future__ import annotations
 
@@ -189,3 +189,108 @@ def serve(**options: Any) -> None:
         )
     )
     server.run()
+
+
+def _since(value: str) -> str | int:
+    """--since: "all" or a request id."""
+    if value.strip().lower() == "all":
+        return "all"
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    raise ValueError(f"{value!r} is neither 'all' nor a request id")
+
+
+def _target(value: str) -> str:
+    from inspector.replay import parse_target
+
+    parse_target(value)
+    return value
+
+
+@main.command()
+@click.argument("bin_url")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    callback=_parsed(_target),
+    help="Where to deliver: your app's URL, e.g. http://localhost:3000/hook. "
+    "Each request's sub-path (after /b/BIN) and query are appended.",
+)
+@click.option(
+    "--since",
+    callback=_parsed(_since),
+    help="Deliver earlier captures first: 'all', or a request id to start from (that request and "
+    "every later one).  [default: only requests captured from now on]",
+)
+@click.option(
+    "--token",
+    envvar="INSPECTOR_TOKEN",
+    show_envvar=True,
+    help="Access token of a private bin, sent as 'Authorization: Bearer'. Prefer the variable: "
+    "options are visible to other users of this machine.",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    type=click.FloatRange(0.1),
+    help="Seconds the target has to answer each delivery.",
+)
+@click.option(
+    "--attempts",
+    default=5,
+    type=click.IntRange(1, 100),
+    help="Tries per request when the target is unreachable, times out or answers 5xx or 429, "
+    "waiting 1, 2, 4, 8, 10 s between them; after the last the request is reported and skipped.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File that keeps the last delivered id, so a restarted forwarder resumes where it stopped "
+    "(it then takes precedence over --since).",
+)
+def forward(
+    bin_url: str,
+    target: str,
+    since: str | int | None,
+    token: str | None,
+    timeout: float,
+    attempts: int,
+    state_path: Path | None,
+) -> None:
+    """Deliver every request a bin captures to your app, exactly once, as it arrives.
+
+    BIN_URL is the bin's capture URL (http://HOST:PORT/b/BIN) or its dashboard page
+    (http://HOST:PORT/bins/BIN); the server may be remote. Each request is sent with its method,
+    headers and body bytes exactly as captured (minus hop-by-hop headers; Host is the target's).
+    One line per delivery on standard output:
+
+        HH:MM:SS  #ID  METHOD /path?query  -> STATUS  N ms
+
+    If the connection drops or the server restarts, it reconnects and carries on after the last
+    delivered request: nothing is lost and nothing is delivered twice. Ctrl-C or SIGTERM stops
+    it after the delivery in flight.
+    """
+    from inspector.forwarder import Forwarder, parse_bin_url, run_forwarder
+
+    try:
+        server, bin_id = parse_bin_url(bin_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="BIN_URL") from None
+    after = None if since is None else 0 if since == "all" else int(since) - 1
+    forwarder = Forwarder(
+        server=server,
+        bin_id=bin_id,
+        target=target,
+        after=after,
+        token=token,
+        timeout=timeout,
+        attempts=attempts,
+        state_path=state_path,
+    )
+    try:
+        forwarder.load_state()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    raise SystemExit(run_forwarder(forwarder))

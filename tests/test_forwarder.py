@@ -1,0 +1,433 @@
+"""`inspector forward` as users run it: a real server, a real recording target, the command as a process."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+from conftest import ServerProcess, send_raw
+from test_replay import Recorded, RecordingTarget, Reply, closed_at_end
+
+from inspector.forwarder import parse_bin_url
+
+# HH:MM:SS  #ID  METHOD /path?query  -> STATUS or error  N ms  (note)
+LINE = re.compile(
+    r"^\d\d:\d\d:\d\d  #(?P<id>\d+)  (?P<method>\S+) (?P<path>\S+)  -> (?P<outcome>.+?)  \d+ ms(  \(.+\))?$"
+)
+
+
+class ForwarderProcess:
+    """`python -m inspector forward ...` with its output collected line by line as it comes."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "inspector", "forward", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._changed = threading.Condition()
+        for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
+            threading.Thread(target=self._collect, args=(stream, lines), daemon=True).start()
+
+    def _collect(self, stream: IO[str], lines: list[str]) -> None:
+        for line in stream:
+            with self._changed:
+                lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, *, count: int = 1, timeout: float = 30) -> None:
+        """Wait until `text` has appeared on standard error `count` times."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while sum(text in line for line in self.err) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    raise AssertionError(f"{text!r} did not appear; stderr: {self.err}; stdout: {self.out}")
+                self._changed.wait(min(remaining, 0.2))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout)
+        time.sleep(0.1)  # let the readers take the last lines
+        return code
+
+    def deliveries(self) -> list[re.Match[str]]:
+        matches = [LINE.match(line) for line in self.out]
+        assert all(matches), f"lines of the wrong shape: {self.out}"
+        return matches  # type: ignore[return-value]
+
+
+@pytest.fixture
+def forwarder() -> Iterator[Callable[..., ForwarderProcess]]:
+    started: list[ForwarderProcess] = []
+
+    def start(*args: str) -> ForwarderProcess:
+        started.append(ForwarderProcess(*args))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait(10)
+
+
+@pytest.fixture
+def recording_target() -> Iterator[Callable[..., RecordingTarget]]:
+    yield from closed_at_end()
+
+
+def new_bin(server: ServerProcess) -> str:
+    response = httpx.post(f"{server.url}/api/bins", timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def send(server: ServerProcess, bin_id: str, n: int) -> int:
+    """Capture request number `n` (a marker in its sub-path and body); returns its id."""
+    response = httpx.post(
+        f"{server.url}/b/{bin_id}/n/{n}?n={n}",
+        content=f"marker {n}".encode(),
+        headers=[("X-Seq", str(n)), ("Content-Type", "text/plain")],
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return int(response.headers["x-inspector-request-id"])
+
+
+def markers(requests: list[Recorded]) -> list[int]:
+    return [int(request.body.removeprefix(b"marker ")) for request in requests]
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_help_lists_every_option() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "forward", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    for option in [
+        "BIN_URL",
+        "--to",
+        "--since",
+        "--token",
+        "INSPECTOR_TOKEN",
+        "--timeout",
+        "--attempts",
+        "--state",
+    ]:
+        assert option in result.stdout
+    top = subprocess.run(
+        [sys.executable, "-m", "inspector", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert "forward" in top.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["http://127.0.0.1:1/nothing", "--to", "http://127.0.0.1:2/"], "is not a bin URL"),
+        (["http://127.0.0.1:1/b/x", "--to", "ftp://127.0.0.1:2/"], "must be an http:// or https:// URL"),
+        (
+            ["http://127.0.0.1:1/b/x", "--to", "http://127.0.0.1:2/", "--since", "yesterday"],
+            "neither 'all' nor",
+        ),
+    ],
+)
+def test_usage_errors(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "forward", *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8000/b/abc", ("http://127.0.0.1:8000", "abc")),
+        ("http://127.0.0.1:8000/b/abc/github/push?x=1", ("http://127.0.0.1:8000", "abc")),
+        ("https://hooks.example.com/bins/abc", ("https://hooks.example.com", "abc")),
+        ("https://hooks.example.com/bins/abc/requests/7", ("https://hooks.example.com", "abc")),
+        ("http://h:1/api/bins/abc/stream", ("http://h:1", "abc")),
+        ("https://example.com/inspector/b/abc/", ("https://example.com/inspector", "abc")),
+    ],
+)
+def test_bin_urls(url: str, expected: tuple[str, str]) -> None:
+    assert parse_bin_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["ftp://h/b/abc", "http://h/", "http://h/b/", "h/b/abc"])
+def test_not_bin_urls(url: str) -> None:
+    with pytest.raises(ValueError, match="not"):
+        parse_bin_url(url)
+
+
+# --- delivering ------------------------------------------------------------------------------------
+
+
+def test_delivers_new_captures_byte_exact(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    server = start_server()
+    bin_id = new_bin(server)
+    send(server, bin_id, 0)  # before the forwarder starts: not delivered by default
+    target = recording_target()
+    process = forwarder(f"{server.url}/bins/{bin_id}", "--to", f"{target.url}/hook")
+    process.wait_for("forwarding")
+
+    body = gzip.compress(b'{"binary": "\x00\xff"}' * 20, mtime=0) + b"\x00\xff"
+    raw = (
+        f"PATCH /b/{bin_id}/stripe/events?b=2&a=1&a=%20 HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "X-Dup: one\r\nContent-Encoding: gzip\r\nConnection: keep-alive\r\nX-Dup: two\r\n"
+        f"Stripe-Signature: t=1,v1=abc\r\nX-Dup: three\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    assert send_raw(server.url, raw).startswith(b"HTTP/1.1 200")
+
+    [received] = target.wait_for(1)
+    assert received.request_line == b"PATCH /hook/stripe/events?b=2&a=1&a=%20 HTTP/1.1"
+    assert received.header_list() == [
+        ("host", f"127.0.0.1:{target.port}"),
+        ("x-dup", "one"),
+        ("content-encoding", "gzip"),
+        ("x-dup", "two"),
+        ("stripe-signature", "t=1,v1=abc"),
+        ("x-dup", "three"),
+        ("content-length", str(len(body))),
+    ]
+    assert received.body == body
+
+    assert process.stop() == 0
+    assert any("stopped; 1 delivered" in line for line in process.err)
+    [line] = process.deliveries()
+    assert (line["method"], line["path"], line["outcome"]) == (
+        "PATCH",
+        "/hook/stripe/events?b=2&a=1&a=%20",
+        "200",
+    )
+    assert len(target.requests) == 1  # the capture from before the start was not delivered
+
+
+def test_exactly_once_across_a_server_restart(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    """A burst, the server stopped and started again in its middle, the rest of the burst: the
+    target receives every request once, in order, though the forwarder was behind when the
+    server went away."""
+    server = start_server()
+    bin_id = new_bin(server)
+
+    def slow(recorded: Recorded) -> Reply:
+        time.sleep(0.05)  # so the forwarder is still catching up when the server stops
+        return 200, [], b"ok"
+
+    target = recording_target(slow)
+    process = forwarder(f"{server.url}/b/{bin_id}", "--to", f"{target.url}/hook")
+    process.wait_for("forwarding")
+
+    total = 40
+    for n in range(total // 2):
+        send(server, bin_id, n)
+    # uvicorn re-raises SIGTERM once its shutdown is complete.
+    assert server.stop() == -signal.SIGTERM
+    # Captured while the forwarder is reconnecting: it must fetch these from the store.
+    server = start_server(db_path=server.db_path, port=server.port)
+    for n in range(total // 2, total):
+        send(server, bin_id, n)
+
+    target.wait_for(total, timeout=60)
+    time.sleep(1.0)  # anything delivered twice would arrive now
+    assert markers(target.requests) == list(range(total))
+    process.wait_for("reconnected")
+    assert process.stop() == 0
+    lines = process.deliveries()
+    assert [int(line["id"]) for line in lines] == sorted({int(line["id"]) for line in lines})
+    assert [line["path"] for line in lines] == [f"/hook/n/{n}?n={n}" for n in range(total)]
+
+
+def test_since_all_and_since_id(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    server = start_server()
+    bin_id = new_bin(server)
+    ids = [send(server, bin_id, n) for n in range(3)]
+
+    everything = recording_target()
+    first = forwarder(f"{server.url}/b/{bin_id}", "--to", everything.url, "--since", "all")
+    first.wait_for("forwarding")
+    from_second = recording_target()
+    second = forwarder(f"{server.url}/b/{bin_id}", "--to", from_second.url, "--since", str(ids[1]))
+    second.wait_for("forwarding")
+    send(server, bin_id, 3)
+
+    assert markers(everything.wait_for(4)) == [0, 1, 2, 3]
+    assert markers(from_second.wait_for(3)) == [1, 2, 3]
+    time.sleep(0.5)
+    assert len(everything.requests) == 4 and len(from_second.requests) == 3
+    assert first.stop(signal.SIGINT) == 0 and second.stop() == 0  # Ctrl-C, and SIGTERM
+
+
+def test_failing_deliveries_are_retried(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    """A 5xx is tried again after a pause; a request that keeps failing is given up after the
+    last attempt, said so, and the next one is delivered."""
+    server = start_server()
+    bin_id = new_bin(server)
+    seen: dict[bytes, int] = {}
+
+    def flaky(recorded: Recorded) -> Reply:
+        seen[recorded.body] = seen.get(recorded.body, 0) + 1
+        if recorded.body == b"marker 0" and seen[recorded.body] == 1:
+            return 503, [], b"busy"
+        if recorded.body == b"marker 1":
+            return 500, [], b"broken"
+        return 200, [], b"ok"
+
+    target = recording_target(flaky)
+    process = forwarder(f"{server.url}/b/{bin_id}", "--to", target.url, "--attempts", "2")
+    process.wait_for("forwarding")
+    for n in range(3):
+        send(server, bin_id, n)
+
+    assert markers(target.wait_for(5)) == [0, 0, 1, 1, 2]
+    assert process.stop() == 0
+    outcomes = [(line["outcome"], line.group(5)) for line in process.deliveries()]
+    assert outcomes[0][0] == "503" and "(attempt 1 of 2; retrying in" in outcomes[0][1]
+    assert outcomes[1] == ("200", None)
+    assert outcomes[2][0] == "500" and "(attempt 1 of 2; retrying in" in outcomes[2][1]
+    assert outcomes[3] == ("500", "  (attempt 2 of 2; giving up)")
+    assert outcomes[4] == ("200", None)
+
+
+def test_unreachable_target_is_reported_and_retried(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    from conftest import free_port
+
+    server = start_server()
+    bin_id = new_bin(server)
+    port = free_port()
+    process = forwarder(f"{server.url}/b/{bin_id}", "--to", f"http://127.0.0.1:{port}/", "--attempts", "2")
+    process.wait_for("forwarding")
+    send(server, bin_id, 0)
+    deadline = time.monotonic() + 30
+    while len(process.out) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.stop() == 0
+    lines = process.deliveries()
+    assert [line["outcome"] for line in lines] == [f"connection refused by 127.0.0.1:{port}"] * 2
+    assert lines[1].group(5) == "  (attempt 2 of 2; giving up)"
+
+
+def test_state_file_resumes_after_a_forwarder_restart(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+    tmp_path: Path,
+) -> None:
+    server = start_server()
+    bin_id = new_bin(server)
+    target = recording_target()
+    state = tmp_path / "forward-state.json"
+    args = (f"{server.url}/b/{bin_id}", "--to", target.url, "--state", str(state))
+
+    # Started and stopped before anything arrives: the next start still resumes from here.
+    idle = forwarder(*args)
+    idle.wait_for("forwarding")
+    assert idle.stop() == 0
+    send(server, bin_id, 0)
+
+    first = forwarder(*args)
+    first.wait_for("forwarding")
+    for n in range(1, 2):
+        send(server, bin_id, n)
+    target.wait_for(2)
+    assert first.stop() == 0
+    saved = json.loads(state.read_text())
+    assert saved["bin"] == bin_id and saved["server"] == server.url
+
+    for n in range(2, 4):  # captured while no forwarder runs
+        send(server, bin_id, n)
+    second = forwarder(*args)
+    second.wait_for("forwarding")
+    send(server, bin_id, 4)
+    assert markers(target.wait_for(5)) == [0, 1, 2, 3, 4]
+    time.sleep(0.5)
+    assert len(target.requests) == 5
+    assert second.stop() == 0
+
+    other = new_bin(server)
+    wrong = subprocess.run(
+        [sys.executable, "-m", "inspector", "forward", f"{server.url}/b/{other}", *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 2 and "is for bin" in wrong.stderr
+
+
+def test_unknown_bin_stops_with_a_message(
+    start_server: Callable[..., ServerProcess], forwarder: Callable[..., ForwarderProcess]
+) -> None:
+    server = start_server()
+    process = forwarder(f"{server.url}/b/no-such-bin", "--to", "http://127.0.0.1:9/")
+    assert process.process.wait(30) == 1
+    time.sleep(0.1)
+    assert any("there is no bin 'no-such-bin'" in line for line in process.err), process.err
+
+
+def test_stopping_lets_the_delivery_in_flight_finish(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+    tmp_path: Path,
+) -> None:
+    server = start_server()
+    bin_id = new_bin(server)
+
+    def slow(recorded: Recorded) -> Reply:
+        time.sleep(1.0)
+        return 202, [], b"accepted"
+
+    target = recording_target(slow)
+    state = tmp_path / "state.json"
+    process = forwarder(f"{server.url}/b/{bin_id}", "--to", target.url, "--state", str(state))
+    process.wait_for("forwarding")
+    request_id = send(server, bin_id, 0)
+    target.wait_for(1)
+    started = time.monotonic()
+    assert process.stop() == 0
+    assert 0.3 < time.monotonic() - started < 10
+    [line] = process.deliveries()
+    assert line["outcome"] == "202"
+    # Settled, so a restarted forwarder with this state would not send it again.
+    assert json.loads(state.read_text())["last_delivered"] == request_id
