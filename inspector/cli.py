@@ -1,4 +1,4 @@
-"""The `inspector` command line: `inspector serve` runs the server, `inspector forward` relays a bin to localhost."""
+"""The `inspector` command line: `serve` runs the server, `forward` relays a bin to a local app."""
 
 from __future__ import annotations
 
