@@ -18,21 +18,27 @@ from litestar.template import TemplateConfig
 from inspector import __version__
 from inspector.autoverify import AutoVerifier
 from inspector.capture import Capture, is_capture_path
-from inspector.config import Settings
+from inspector.config import Settings, target_policy
+from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
 from inspector.store import Store
 from inspector.store.sqlite import SQLiteStore
 from inspector.web.api import BinsController
+from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.health import healthz
-from inspector.web.live import LiveViews, html_events, json_events
+from inspector.web.live import LiveViews, SmeeChannel, html_events, json_events
 from inspector.web.pages import (
+    attempt_panel,
     bin_page,
+    compare_panel,
     create_bin,
     forget_secret,
+    forward_panel,
     home,
     older_rows,
+    replay_panel,
     request_page,
     sign_panel,
     verify_panel,
@@ -58,17 +64,22 @@ class InspectorApp:
     while a bin must take any method token and see the path exactly as sent.
     """
 
-    def __init__(self, settings: Settings, store: Store, hub: Hub, web: Litestar) -> None:
+    def __init__(self, settings: Settings, store: Store, hub: Hub, web: Litestar, smee: SmeeChannel) -> None:
         self.settings = settings
         self.store = store
         self.hub = hub
         self.web = web
         self._capture = Capture(settings, store, hub)
+        self._smee = smee
         self._pages = SecurityHeaders(web)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_capture_path(scope["path"]):
-            await self._capture(scope, receive, send)
+            # smee-client listens on the channel URL itself, asking for an event stream.
+            if SmeeChannel.wants(scope):
+                await self._smee(scope, receive, send)
+            else:
+                await self._capture(scope, receive, send)
         else:
             await self._pages(scope, receive, send)
 
@@ -77,12 +88,23 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     store = store or SQLiteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
     hub = hub or LocalHub()
     verifier = AutoVerifier(store, hub)
+    deliveries = Deliveries(
+        store,
+        hub,
+        target_policy(settings),
+        timeout=settings.delivery_timeout_seconds,
+        retry_seconds=settings.forward_retry_seconds,
+        max_attempts=settings.forward_max_attempts,
+        max_pending=settings.forward_max_pending,
+    )
     templates = create_environment(_resource_dir("templates"))
+    live = LiveViews(store, templates)
 
     async def start() -> None:
         await store.open()
         await hub.open()
         verifier.start()
+        deliveries.start()
         log.info(
             "store ready", database=str(getattr(store, "path", "")), synchronous=settings.sqlite_synchronous
         )
@@ -91,6 +113,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         # Background work first, then the hub: ending live streams lets their connections close
         # before the store goes.
         await verifier.stop()
+        await deliveries.stop()
         await hub.close()
         await store.close()
         log.info("stopped cleanly")
@@ -112,14 +135,19 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             verify_panel,
             forget_secret,
             sign_panel,
+            replay_panel,
+            attempt_panel,
+            compare_panel,
+            forward_panel,
             SignaturesController,
+            DeliveriesController,
             html_events,
             json_events,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),
         ],
         dependencies=provide(store, hub, settings),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(templates)),
-        state=State({"live": LiveViews(store, templates)}),
+        state=State({"live": live, "deliveries": deliveries}),
         openapi_config=OpenAPIConfig(
             title="Webhook Inspector",
             version=__version__,
@@ -131,4 +159,4 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         on_shutdown=[stop],
         logging_config=None,
     )
-    return InspectorApp(settings, store, hub, web)
+    return InspectorApp(settings, store, hub, web, SmeeChannel(store, hub, live, settings.sse_ping_seconds))

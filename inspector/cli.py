@@ -19,6 +19,7 @@ from inspector.config import (
     format_size,
     parse_public_url,
     parse_size,
+    target_policy,
 )
 from inspector.proxies import TrustedProxies
 from inspector.store.sqlite import SYNCHRONOUS_MODES
@@ -122,6 +123,58 @@ def main() -> None:
     help="HTTP parser: h11 captures any method token; httptools is faster but refuses unknown ones.",
 )
 @click.option(
+    "--public/--no-public",
+    default=None,
+    envvar="INSPECTOR_PUBLIC",
+    show_envvar=True,
+    help="Refuse replays and forwards to private, loopback, link-local and metadata addresses. "
+    "Default: on when --host is not a loopback address.",
+)
+@click.option(
+    "--allow-target",
+    "allow_targets",
+    multiple=True,
+    envvar="INSPECTOR_ALLOW_TARGETS",
+    show_envvar=True,
+    help="Host, address or CIDR that replays and forwards may reach even with --public; repeatable.",
+)
+@click.option(
+    "--delivery-timeout",
+    "delivery_timeout_seconds",
+    default=defaults.delivery_timeout_seconds,
+    type=click.FloatRange(0.1, 300),
+    envvar="INSPECTOR_DELIVERY_TIMEOUT",
+    show_envvar=True,
+    help="Seconds a replay or forward may take before it counts as timed out.",
+)
+@click.option(
+    "--forward-retry",
+    "forward_retry_seconds",
+    default=defaults.forward_retry_seconds,
+    type=click.FloatRange(0.01),
+    envvar="INSPECTOR_FORWARD_RETRY",
+    show_envvar=True,
+    help="Seconds before the first auto-forward retry; each next one waits twice as long (5 min at most).",
+)
+@click.option(
+    "--forward-attempts",
+    "forward_max_attempts",
+    default=defaults.forward_max_attempts,
+    type=click.IntRange(1, 50),
+    envvar="INSPECTOR_FORWARD_ATTEMPTS",
+    show_envvar=True,
+    help="Attempts per auto-forward delivery before it is marked failed.",
+)
+@click.option(
+    "--forward-queue",
+    "forward_max_pending",
+    default=defaults.forward_max_pending,
+    type=click.IntRange(1),
+    envvar="INSPECTOR_FORWARD_QUEUE",
+    show_envvar=True,
+    help="Deliveries a bin may have waiting; beyond that new ones fail at once (queue full).",
+)
+@click.option(
     "--sse-ping",
     "sse_ping_seconds",
     default=defaults.sse_ping_seconds,
@@ -162,6 +215,7 @@ def serve(**options: Any) -> None:
         options["db_path"] = default_db_path()
     try:
         settings = Settings(**options)
+        policy = target_policy(settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     configure_logging(settings.log_level, settings.log_format)
@@ -171,6 +225,7 @@ def serve(**options: Any) -> None:
         database=str(settings.db_path.resolve()),
         http_parser=settings.http_parser,
         max_body_size=settings.max_body_size,
+        outbound="public addresses only" if not policy.allow_private else "any address",
     )
     server = uvicorn.Server(
         uvicorn.Config(

@@ -10,6 +10,7 @@ import platformdirs
 
 from inspector.proxies import TrustedProxies
 from inspector.store.sqlite import SYNCHRONOUS_MODES
+from inspector.targets import TargetPolicy
 
 HTTP_PARSERS = ("h11", "httptools")
 LOG_FORMATS = ("auto", "json", "console")
@@ -36,6 +37,18 @@ class Settings:
     sqlite_synchronous: str = "full"
     # h11 accepts any method token; httptools is faster but answers 400 to tokens it does not know.
     http_parser: str = "h11"
+    # Where replays and auto-forward may send requests. None: refuse private and loopback
+    # addresses when the server listens beyond loopback (it is then reachable by others).
+    public: bool | None = None
+    # Hosts or networks that stay reachable in public mode (an allow-list).
+    allow_targets: tuple[str, ...] = ()
+    # Seconds an outbound delivery (replay or forward) may take.
+    delivery_timeout_seconds: float = 10.0
+    # Auto-forward retries: first after this many seconds, doubling up to 5 minutes.
+    forward_retry_seconds: float = 1.0
+    forward_max_attempts: int = 8
+    # Deliveries a bin may have waiting before new ones fail with "queue full".
+    forward_max_pending: int = 1000
     # Seconds between keep-alive comments on live streams, so proxies do not close idle streams.
     sse_ping_seconds: float = 15.0
     access_log: bool = False
@@ -79,3 +92,13 @@ def parse_public_url(url: str) -> str:
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
         raise ValueError(f"public URL must look like https://hooks.example.com, got {url!r}")
     return url
+
+
+def is_loopback_host(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def target_policy(settings: Settings) -> TargetPolicy:
+    """Where outbound requests may go: anywhere for a local server, public addresses otherwise."""
+    public = settings.public if settings.public is not None else not is_loopback_host(settings.host)
+    return TargetPolicy(allow_private=not public, allow_hosts=settings.allow_targets)

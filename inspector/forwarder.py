@@ -23,7 +23,14 @@ import httpx
 import msgspec
 
 from inspector.models import CapturedRequest, Header
-from inspector.replay import DeliveryResult, build_outbound, deliver, exception_chain, make_client
+from inspector.replay import (
+    DeliveryResult,
+    build_outbound,
+    deliver,
+    exception_chain,
+    make_client,
+    should_retry,
+)
 from inspector.targets import TargetPolicy
 
 # The server pings every 15 s by default; this long without a byte means the connection is dead
@@ -39,8 +46,6 @@ DEFAULT_ATTEMPTS = 5
 DEFAULT_TIMEOUT = 10.0
 # Failures after which a delivery is worth trying again: the request did not arrive, or the
 # target said it could not take it now. Anything else (2xx, 3xx, 4xx) is the target's answer.
-RETRY_ERRORS = frozenset({"dns", "connect", "tls", "timeout", "protocol"})
-RETRY_STATUSES = frozenset({429})
 
 
 class ForwardError(Exception):
@@ -162,13 +167,6 @@ def backoff(failures: int, first: float, cap: float) -> float:
     that many forwarders do not reconnect to a restarted server in lockstep."""
     delay = min(cap, first * 2 ** min(failures, 16))
     return delay * random.uniform(0.75, 1.0)
-
-
-def should_retry(result: DeliveryResult) -> bool:
-    """True when the delivery failed in a way another attempt may fix."""
-    if result.error_kind is not None:
-        return result.error_kind in RETRY_ERRORS
-    return result.status is not None and (result.status >= 500 or result.status in RETRY_STATUSES)
 
 
 def _print(stream: TextIO, line: str) -> None:

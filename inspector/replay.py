@@ -632,3 +632,15 @@ async def deliver(
         error=answer.error,
         error_kind=answer.error_kind,
     )
+
+
+# What another attempt may fix: the network, a timeout, an overloaded or failing target.
+RETRY_ERRORS = frozenset({"dns", "connect", "tls", "timeout", "protocol"})
+RETRY_STATUSES = frozenset({429})
+
+
+def should_retry(result: DeliveryResult) -> bool:
+    """True when the delivery failed in a way another attempt may fix."""
+    if result.error_kind is not None:
+        return result.error_kind in RETRY_ERRORS
+    return result.status is not None and (result.status >= 500 or result.status in RETRY_STATUSES)

@@ -17,8 +17,7 @@ from typing import IO
 
 import httpx
 import pytest
-from conftest import ServerProcess, send_raw
-from test_replay import Recorded, RecordingTarget, Reply, closed_at_end
+from conftest import Recorded, RecordingTarget, Reply, ServerProcess, closed_at_end, send_raw
 
 from inspector.forwarder import parse_bin_url
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import ServerProcess, free_port, send_raw
+from conftest import HANG, Recorded, RecordingTarget, Reply, ServerProcess, free_port, send_raw
 
 from inspector.forwarder import captured_from_json
 from inspector.models import CapturedRequest
@@ -21,156 +19,6 @@ from inspector.replay import MAX_REDIRECTS, Outbound, Overrides, Redirect, build
 from inspector.targets import TargetPolicy
 
 ANYWHERE = TargetPolicy(allow_private=True)
-
-
-# --- a target that records exactly what it received ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One request as it arrived at the target, byte for byte."""
-
-    request_line: bytes
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-
-    @property
-    def method(self) -> str:
-        return self.request_line.split(b" ")[0].decode()
-
-    @property
-    def target(self) -> str:
-        return self.request_line.split(b" ")[1].decode("latin-1")
-
-    def header_list(self) -> list[tuple[str, str]]:
-        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self.headers]
-
-
-Reply = tuple[int, list[tuple[str, str]], bytes]
-# A respond function returning HANG makes the target read the request and never answer.
-HANG = None
-
-
-class RecordingTarget:
-    """A small HTTP/1.1 server on 127.0.0.1 that keeps the exact bytes of every request it gets.
-
-    Raw sockets on purpose: an HTTP library would merge or reorder headers on the way in, which
-    is precisely what the tests need to see. Keep-alive is honoured so pooled clients work.
-    """
-
-    def __init__(self, respond: Callable[[Recorded], Reply | None] | None = None) -> None:
-        self.respond = respond or (lambda recorded: (200, [("Content-Type", "text/plain")], b"ok"))
-        self.requests: list[Recorded] = []
-        self.connections = 0
-        self._changed = threading.Condition()
-        self._stopping = threading.Event()
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        connection.settimeout(10)
-        buffer = b""
-        with connection:
-            for _ in range(10_000):  # requests on one kept-alive connection
-                try:
-                    while b"\r\n\r\n" not in buffer:
-                        if buffer and not buffer[:1].isalpha():
-                            # Not HTTP (a TLS handshake, say): answer like a plain server would.
-                            connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                            return
-                        chunk = connection.recv(65536)
-                        if not chunk or len(buffer) > 1 << 20:
-                            return
-                        buffer += chunk
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    request_line, *lines = head.split(b"\r\n")
-                    headers = [tuple(part.strip() for part in line.split(b":", 1)) for line in lines]
-                    length = next((int(v) for k, v in headers if k.lower() == b"content-length"), 0)
-                    while len(buffer) < length:
-                        chunk = connection.recv(65536)
-                        if not chunk:
-                            return
-                        buffer += chunk
-                    body, buffer = buffer[:length], buffer[length:]
-                except OSError:
-                    return
-                recorded = Recorded(request_line, headers, body)  # type: ignore[arg-type]
-                with self._changed:
-                    self.requests.append(recorded)
-                    self._changed.notify_all()
-                reply = self.respond(recorded)
-                if reply is HANG:
-                    self._stopping.wait(30)
-                    return
-                status, reply_headers, reply_body = reply
-                lines = [f"HTTP/1.1 {status} Whatever".encode()]
-                lines += [f"{k}: {v}".encode("latin-1") for k, v in reply_headers]
-                if not any(k.lower() == "content-length" for k, _ in reply_headers):
-                    lines.append(f"Content-Length: {len(reply_body)}".encode())
-                try:
-                    connection.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + reply_body)
-                except OSError:
-                    return
-                if any(k.lower() == b"connection" and v.lower() == b"close" for k, v in headers):
-                    return
-
-    def wait_for(self, count: int, timeout: float = 30) -> list[Recorded]:
-        """The first `count` requests, waiting at most `timeout` seconds for them."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self.requests) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"the target got {len(self.requests)} requests, not {count}")
-                self._changed.wait(remaining)
-            return list(self.requests)
-
-    def close(self) -> None:
-        self._stopping.set()
-        self._listener.close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def target() -> Iterator[RecordingTarget]:
-    recording = RecordingTarget()
-    yield recording
-    recording.close()
-
-
-def closed_at_end() -> Iterator[Callable[..., RecordingTarget]]:
-    """Body of a fixture making targets with a respond function of the test's own; all closed at the end."""
-    made: list[RecordingTarget] = []
-
-    def make(respond: Callable[[Recorded], Reply | None] | None = None) -> RecordingTarget:
-        made.append(RecordingTarget(respond))
-        return made[-1]
-
-    yield make
-    for recording in made:
-        recording.close()
-
-
-@pytest.fixture
-def recording_target() -> Iterator[Callable[..., RecordingTarget]]:
-    yield from closed_at_end()
 
 
 # --- capturing through a real server --------------------------------------------------------------

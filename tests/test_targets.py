@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from test_replay import Recorded, RecordingTarget, Reply, closed_at_end, make_captured
+from conftest import Recorded, RecordingTarget, Reply, closed_at_end
+from test_replay import make_captured
 
 from inspector.replay import build_outbound, deliver, make_client
 from inspector.targets import TargetPolicy, TargetRefused

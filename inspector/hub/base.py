@@ -9,7 +9,9 @@ from typing import Literal
 
 import msgspec
 
-EventKind = Literal["request", "request_checked", "request_deleted", "bin_cleared", "bin_deleted"]
+EventKind = Literal[
+    "request", "request_checked", "request_forwarded", "request_deleted", "bin_cleared", "bin_deleted"
+]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,6 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 import msgspec
@@ -17,6 +18,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from inspector.config import Settings
 from inspector.hub import Event, Hub
+from inspector.models import CapturedRequest
 from inspector.store import Store
 from inspector.web.api import request_out
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
@@ -100,6 +102,7 @@ class LiveViews:
         self._templates = templates
         self._html = RenderOnce()
         self._json = RenderOnce(max_entries=64)
+        self._smee = RenderOnce(max_entries=64)
 
     async def html(self, event: Event) -> str | None:
         return await self._html.get(
@@ -108,7 +111,7 @@ class LiveViews:
 
     async def _render_html(self, event: Event) -> str | None:
         row = None
-        if event.kind in ("request", "request_checked") and event.request_id is not None:
+        if event.kind in ("request", "request_checked", "request_forwarded") and event.request_id is not None:
             row = await self._store.get_summary(event.bin_id, event.request_id)
             if row is None:
                 return None  # deleted before we got to it
@@ -132,14 +135,74 @@ class LiveViews:
         request = await self._store.get_request(event.bin_id, event.request_id)
         return msgspec.json.encode(request_out(request)).decode() if request else None
 
+    async def smee(self, event: Event) -> str | None:
+        if event.kind != "request" or event.request_id is None:
+            return None
+        return await self._smee.get(
+            ("smee", event.bin_id, event.request_id), lambda: self._render_smee(event)
+        )
 
-def _cursor(request: Request[Any, Any, Any], after: int | None) -> int:
-    """Where to resume: the browser's Last-Event-ID after a reconnection, else the `after` parameter."""
+    async def _render_smee(self, event: Event) -> str | None:
+        request = await self._store.get_request(event.bin_id, event.request_id or 0)
+        return (
+            msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
+        )
+
+
+def smee_payload(request: CapturedRequest) -> dict[str, Any]:
+    """A capture in smee.io's event format: the headers as top-level keys, then body, query and timestamp.
+
+    smee-client posts JSON.stringify(body) with those headers, so a JSON body arrives re-serialized
+    (and a non-JSON body as a JSON string): for exact bytes, use `inspector forward`.
+    """
+    headers: dict[str, str] = {}
+    for name, value in request.headers:
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    try:
+        body: Any = msgspec.json.decode(request.body) if request.body else {}
+    except msgspec.DecodeError:
+        body = request.body.decode("utf-8", errors="replace")
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(request.query, keep_blank_values=True):
+        query.setdefault(name, value)
+    return {**headers, "body": body, "query": query, "timestamp": int(request.received_at.timestamp() * 1000)}
+
+
+def _cursor(headers: Any, after: int | None) -> int:
+    """Where to resume: the client's Last-Event-ID after a reconnection, else the `after` parameter."""
     candidates = [after or 0]
-    last_event_id = request.headers.get("last-event-id", "")
+    last_event_id = headers.get("last-event-id", "")
     if last_event_id.isdigit():
         candidates.append(int(last_event_id))
     return max(candidates)
+
+
+def event_stream(
+    store: Store,
+    hub: Hub,
+    bin_id: str,
+    after: int,
+    render: Callable[[Event], Awaitable[str | None]],
+    *,
+    named: bool,
+    ping: float,
+) -> EventSourceResponse:
+    """An SSE response of a bin's events after `after`, each rendered once however many listen."""
+
+    async def messages() -> AsyncIterator[ServerSentEvent]:
+        async for event in follow(store, hub, bin_id, after):
+            data = await render(event)
+            if data is None:
+                continue
+            yield ServerSentEvent(
+                data=data,
+                # Only captures carry ids, so a client's Last-Event-ID is always a request id.
+                id=str(event.request_id) if event.kind == "request" else None,
+                event=event.kind if named else None,
+                retry=1000,
+            )
+
+    return EventSourceResponse(messages(), ping=ping)
 
 
 async def _stream(
@@ -157,21 +220,50 @@ async def _stream(
     live: LiveViews = request.app.state.live
     # The dashboard gets unnamed HTML events (htmx swaps them as "message"); API clients get JSON, by kind.
     render = live.json if named else live.html
+    cursor = _cursor(request.headers, after)
+    return event_stream(store, hub, bin_id, cursor, render, named=named, ping=settings.sse_ping_seconds)
 
-    async def messages() -> AsyncIterator[ServerSentEvent]:
-        async for event in follow(store, hub, bin_id, _cursor(request, after)):
-            data = await render(event)
-            if data is None:
-                continue
-            yield ServerSentEvent(
-                data=data,
-                # Only captures carry ids, so the browser's Last-Event-ID is always a request id.
-                id=str(event.request_id) if event.kind == "request" else None,
-                event=event.kind if named else None,
-                retry=1000,
+
+class SmeeChannel:
+    """A bin as a smee.io channel: smee-client opens an event stream on the bin's own URL.
+
+    It starts with the captures that arrive from now on (as smee.io does), or after the
+    Last-Event-ID it sends when it reconnects.
+    """
+
+    def __init__(self, store: Store, hub: Hub, live: LiveViews, ping: float) -> None:
+        self._store = store
+        self._hub = hub
+        self._live = live
+        self._ping = ping
+
+    @staticmethod
+    def wants(scope: dict[str, Any]) -> bool:
+        if scope["method"] != "GET":
+            return False
+        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+        return b"text/event-stream" in accept
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        bin_id = scope["path"].removeprefix("/b/").split("/", 1)[0]
+        if await self._store.get_bin(bin_id) is None:
+            body = msgspec.json.encode({"status_code": 404, "detail": f"There is no bin named {bin_id!r}."})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"application/json")],
+                }
             )
-
-    return EventSourceResponse(messages(), ping=settings.sse_ping_seconds)
+            await send({"type": "http.response.body", "body": body})
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        newest = await self._store.list_requests(bin_id, limit=1)
+        after = _cursor(headers, newest[0].id if newest else 0)
+        stream = event_stream(
+            self._store, self._hub, bin_id, after, self._live.smee, named=False, ping=self._ping
+        )
+        await stream(scope, receive, send)
 
 
 @get("/bins/{bin_id:str}/events", include_in_schema=False)

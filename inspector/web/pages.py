@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shlex
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -14,12 +15,13 @@ from litestar.response import Redirect, Template
 
 from inspector import signatures
 from inspector.bins import new_bin
-from inspector.bodies import describe
+from inspector.bodies import describe, describe_body
 from inspector.capture import PREFIX
 from inspector.exports import to_curl, to_raw_http
-from inspector.models import Bin, CapturedRequest
+from inspector.models import Attempt, Bin, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.store import Store
+from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
 from inspector.web.signatures import (
     SecretIn,
@@ -57,9 +59,12 @@ async def _page_of_rows(store: Store, bin_id: str, before: int | None) -> dict[s
     return {"rows": shown, "next": shown[-1].id if len(rows) > PAGE_SIZE else None, "bin_id": bin_id}
 
 
-def _detail_context(captured: CapturedRequest) -> dict[str, Any]:
+async def _detail_context(store: Store, captured: CapturedRequest) -> dict[str, Any]:
     return {
         "captured": captured,
+        "captured_path": _captured_path(captured),
+        "attempts": await store.list_attempts(captured.bin_id, captured.id),
+        "forward_jobs": await store.forward_jobs(captured.bin_id, captured.id),
         "providers": signatures.names(),
         "detected_provider": signatures.detect(captured),
         "view": describe(captured),
@@ -137,7 +142,7 @@ async def request_page(
         if _is_fragment_request(request):
             return Template("_request_gone.html", context={"request_id": request_id}, status_code=200)
         return _missing(bin_id)
-    detail = _detail_context(captured)
+    detail = await _detail_context(store, captured)
     if _is_fragment_request(request):
         return Template("_request_detail.html", context=detail)
     return await _bin_page(request, store, settings, bin, detail)
@@ -225,3 +230,119 @@ def signed_curl(signed: Any, target: str) -> str:
         parts += ["--data-binary", signed.body]
         return shlex.join(parts)
     return f"printf %s {shlex.quote(signed.body)} | base64 -d | {shlex.join([*parts, '--data-binary', '@-'])}"
+
+
+def _header_lines(text: str) -> list[tuple[str, str]]:
+    """Header rows typed as "Name: value", one per line."""
+    headers = []
+    for line in text.splitlines():
+        name, colon, value = line.partition(":")
+        if colon and name.strip():
+            headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def _replay_request(captured: CapturedRequest, form: dict[str, str]) -> ReplayIn:
+    body = form.get("body", "") if form.get("edit_body") == "on" else None
+    headers = _header_lines(form.get("headers", ""))
+    set_headers: list[tuple[str, str]] = []
+    if form.get("sign_provider") and form.get("sign_secret"):
+        # Re-sign the bytes about to be sent with the user's test secret and a fresh timestamp,
+        # so providers' tolerance windows pass on replayed requests.
+        raw = body.encode() if body is not None else captured.body
+        signed = run_sign(
+            SignIn(
+                provider=form["sign_provider"],
+                secret=form["sign_secret"],
+                body=base64.b64encode(raw).decode(),
+                body_encoding="base64",
+            )
+        )
+        set_headers = list(signed.headers)
+    path = form.get("path", "")
+    return ReplayIn(
+        target=form.get("target", "").strip(),
+        method=form.get("method", "").strip() or None,
+        path=path if path != _captured_path(captured) else None,
+        headers=headers,
+        set_headers=set_headers,
+        body=body,
+        follow_redirects=form.get("follow_redirects") == "on",
+    )
+
+
+def _captured_path(captured: CapturedRequest) -> str:
+    return captured.sub_path + (f"?{captured.query}" if captured.query else "")
+
+
+async def _attempts_context(store: Store, captured: CapturedRequest) -> dict[str, Any]:
+    return {"captured": captured, "attempts": await store.list_attempts(captured.bin_id, captured.id)}
+
+
+@post("/bins/{bin_id:str}/requests/{request_id:int}/replay", include_in_schema=False, status_code=200)
+async def replay_panel(
+    request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: int, data: Form
+) -> Template:
+    """The Replay tab: send (maybe edited), then show the result and the updated attempt list."""
+    captured = await store.get_request(bin_id, request_id)
+    if captured is None:
+        return Template("_request_gone.html", context={"request_id": request_id})
+    try:
+        attempt = await replay(deliveries_of(request), captured, _replay_request(captured, data))
+    except ClientException as exc:
+        return Template("_attempt.html", context={"error": exc.detail, "attempt": None})
+    return Template(
+        "_attempt.html",
+        context={
+            "error": None,
+            "attempt": attempt_view(attempt),
+            **await _attempts_context(store, captured),
+            "oob": True,
+        },
+    )
+
+
+@get("/bins/{bin_id:str}/requests/{request_id:int}/attempts/{attempt_id:int}", include_in_schema=False)
+async def attempt_panel(store: StoreDep, bin_id: str, request_id: int, attempt_id: int) -> Template:
+    attempts = {a.id: a for a in await store.list_attempts(bin_id, request_id)}
+    if attempt_id not in attempts:
+        return Template("_attempt.html", context={"error": "That attempt no longer exists.", "attempt": None})
+    return Template(
+        "_attempt.html", context={"error": None, "attempt": attempt_view(attempts[attempt_id]), "oob": False}
+    )
+
+
+@get("/bins/{bin_id:str}/requests/{request_id:int}/compare", include_in_schema=False)
+async def compare_panel(store: StoreDep, bin_id: str, request_id: int, a: int, b: int) -> Template:
+    """Two attempts' responses side by side."""
+    attempts = {attempt.id: attempt for attempt in await store.list_attempts(bin_id, request_id)}
+    chosen = [attempt_view(attempts[i]) for i in (a, b) if i in attempts]
+    return Template("_compare.html", context={"pair": chosen})
+
+
+@post("/bins/{bin_id:str}/forward", include_in_schema=False, status_code=200)
+async def forward_panel(
+    request: Request[Any, Any, Any], store: StoreDep, bin_id: str, data: Form
+) -> Template:
+    """The bin page's auto-forward targets, one URL per line."""
+    bin = await store.get_bin(bin_id)
+    if bin is None:
+        return _missing(bin_id)
+    targets = [line for line in data.get("targets", "").splitlines() if line.strip()]
+    try:
+        cleaned = checked_targets(deliveries_of(request), bin_id, targets)
+    except ClientException as exc:
+        return Template("_forwarding.html", context={"bin": bin, "error": exc.detail, "saved": False})
+    await store.set_forward_targets(bin_id, cleaned)
+    bin = await store.get_bin(bin_id)
+    return Template("_forwarding.html", context={"bin": bin, "error": None, "saved": True})
+
+
+def attempt_view(attempt: Attempt) -> dict[str, Any]:
+    """An attempt with its response body described for display, like a captured body."""
+    result = decode_result(attempt)
+    return {
+        "attempt": attempt,
+        "result": result,
+        "view": describe_body(result.response_headers, result.response_body),
+    }

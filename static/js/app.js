@@ -3,6 +3,7 @@ import { initCopy } from "./copy.js";
 import { initKeys } from "./keys.js";
 import { initLive } from "./live.js";
 import { initRecentBins } from "./recent.js";
+import { initRemember } from "./remember.js";
 import { initTabs } from "./tabs.js";
 import { initTimes } from "./times.js";
 
@@ -12,3 +13,4 @@ initTabs();
 initKeys();
 initTimes();
 initLive();
+initRemember();
