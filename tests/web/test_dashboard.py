@@ -281,3 +281,34 @@ def test_check_signature_panel_and_live_badges(page, server: ServerProcess, clie
     expect(page.locator(f"#sig-{second} .badge.ok")).to_have_text("✓ github")
     expect(page.locator(f"#sig-{third} .badge.bad")).to_have_text("✗ github")
     assert page.dialogs == []
+
+
+def test_edit_and_replay_then_compare(page, server: ServerProcess, client: httpx.Client, target) -> None:
+    bin_id = open_new_bin(page, server)
+    request_id = capture(client, bin_id, "/order", json={"id": 1}, headers={"X-Shop": "demo"})
+    open_request(page, request_id)
+    page.click("#detail [role=tab]:has-text('Replay')")
+    form = page.locator(f"#tab-replay-{request_id} form")
+    form.locator("input[name=target]").fill(f"{target.url}/hooks")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(f"#replay-result-{request_id} .attempt-result")
+    first = target.wait_for(1)[0]
+    assert first.request_line == b"POST /hooks/order HTTP/1.1"
+    assert first.body == b'{"id":1}'
+
+    form.locator("input[name=method]").fill("PUT")
+    form.locator("textarea[name=headers]").fill("X-Shop: edited\nContent-Type: application/json")
+    form.locator("input[name=edit_body]").check()
+    form.locator("textarea[name=body]").fill('{"id": 2}')
+    form.locator("button[type=submit]").click()
+    second = target.wait_for(2)[1]
+    assert second.request_line == b"PUT /hooks/order HTTP/1.1"
+    assert second.body == b'{"id": 2}'
+    assert ("X-Shop", "edited") in [(n.decode(), v.decode()) for n, v in second.headers]
+
+    expect(page.locator(f"#attempts-{request_id} tbody tr")).to_have_count(2)
+    page.click(f"#attempts-{request_id} button[type=submit]")
+    panes = page.locator(f"#replay-result-{request_id} .compare section")
+    expect(panes).to_have_count(2)
+    assert "200" in panes.nth(0).inner_text()
+    assert page.dialogs == []

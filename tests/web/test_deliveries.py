@@ -1,0 +1,278 @@
+"""Replay and auto-forward over real HTTP, to real local targets that record the exact bytes they receive."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import HANG, Recorded, RecordingTarget, ServerProcess, free_port, send_raw
+
+
+def raw_capture(
+    server: ServerProcess, bin_id: str, path: str, headers: list[tuple[str, str]], body: bytes
+) -> int:
+    head = f"POST /b/{bin_id}{path} HTTP/1.1\r\nHost: sender.example\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers)
+    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    answer = send_raw(server.url, head.encode("latin-1") + body)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    return int(answer.split(b"x-inspector-request-id: ")[1].split(b"\r\n")[0])
+
+
+BODIES = {
+    "json": ("application/json", b'{"amount": 1.10, "note": "caf\xc3\xa9"}'),
+    "form": ("application/x-www-form-urlencoded", b"a=1&a=2&b=%20x+y"),
+    "binary": ("application/octet-stream", bytes(range(256)) + b"\x00\xff"),
+    "gzip": ("application/json", gzip.compress(b'{"zipped": true}')),
+}
+
+
+@pytest.mark.parametrize("kind", BODIES)
+def test_replay_sends_the_exact_bytes(
+    server: ServerProcess, client: httpx.Client, bin_id: str, target: RecordingTarget, kind: str
+) -> None:
+    content_type, body = BODIES[kind]
+    headers = [
+        ("Content-Type", content_type),
+        ("X-Dup", "one"),
+        ("X-Other", "x"),
+        ("X-Dup", "two"),
+        ("Connection", "close, X-Other"),
+    ]
+    if kind == "gzip":
+        headers.append(("Content-Encoding", "gzip"))
+    request_id = raw_capture(server, bin_id, "/hooks/in?q=1&q=2", headers, body)
+
+    answer = client.post(
+        f"/api/bins/{bin_id}/requests/{request_id}/replay", json={"target": f"{target.url}/app"}
+    )
+    assert answer.status_code == 200, answer.text
+    attempt = answer.json()
+    assert attempt["status"] == 200
+    assert attempt["kind"] == "replay"
+    (received,) = target.wait_for(1)
+    assert received.request_line == b"POST /app/hooks/in?q=1&q=2 HTTP/1.1"
+    assert received.body == body
+    names = [name.lower() for name, _ in received.header_list()]
+    assert names.count("x-dup") == 2
+    assert [v for n, v in received.header_list() if n.lower() == "x-dup"] == ["one", "two"]
+    assert "x-other" not in names  # named in Connection: hop-by-hop
+    assert dict((n.lower(), v) for n, v in received.header_list())["host"] == f"127.0.0.1:{target.port}"
+    assert dict((n.lower(), v) for n, v in received.header_list())["content-length"] == str(len(body))
+    assert attempt["result"]["request_body_size"] == len(body)
+
+
+def test_replay_applies_edits(
+    server: ServerProcess, client: httpx.Client, bin_id: str, target: RecordingTarget
+) -> None:
+    request_id = raw_capture(server, bin_id, "/orig", [("X-Keep", "k"), ("X-Drop", "d")], b"original")
+    answer = client.post(
+        f"/api/bins/{bin_id}/requests/{request_id}/replay",
+        json={
+            "target": target.url,
+            "method": "PUT",
+            "path": "/edited?x=9",
+            "set_headers": [["X-New", "n"]],
+            "remove_headers": ["x-drop"],
+            "body": "changed",
+        },
+    )
+    assert answer.status_code == 200
+    (received,) = target.wait_for(1)
+    assert received.request_line == b"PUT /edited?x=9 HTTP/1.1"
+    assert received.body == b"changed"
+    names = {n.lower() for n, _ in received.header_list()}
+    assert {"x-keep", "x-new"} <= names
+    assert "x-drop" not in names
+
+
+def test_replay_errors_are_recorded_in_plain_words(
+    server: ServerProcess, client: httpx.Client, bin_id: str, recording_target
+) -> None:
+    request_id = raw_capture(server, bin_id, "/e", [], b"x")
+    closed = free_port()
+    refused = client.post(
+        f"/api/bins/{bin_id}/requests/{request_id}/replay", json={"target": f"http://127.0.0.1:{closed}/"}
+    ).json()
+    assert refused["status"] is None
+    assert f"connection refused by 127.0.0.1:{closed}" in refused["error"]
+
+    hanging = recording_target(lambda recorded: HANG)
+    started = time.monotonic()
+    timed_out = client.post(
+        f"/api/bins/{bin_id}/requests/{request_id}/replay", json={"target": hanging.url, "timeout": 0.5}
+    ).json()
+    assert "timed out after 0.5 s" in timed_out["error"]
+    assert time.monotonic() - started < 5
+
+    history = client.get(f"/api/bins/{bin_id}/requests/{request_id}/attempts").json()
+    assert [a["error"] is not None for a in history] == [True, True]
+    assert history[0]["id"] > history[1]["id"]  # newest first
+
+    bad = client.post(
+        f"/api/bins/{bin_id}/requests/{request_id}/replay", json={"target": "ftp://example.com/"}
+    )
+    assert bad.status_code == 400
+
+
+def test_public_mode_refuses_private_targets_even_through_redirects(start_server, recording_target) -> None:
+    bouncer = recording_target(
+        lambda recorded: (302, [("Location", "http://169.254.169.254/latest/meta-data")], b"")
+    )
+    # The allow-list reopens one host name; loopback and link-local addresses stay refused.
+    server = start_server("--public", "--allow-target", "localhost")
+    with httpx.Client(base_url=server.url) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+        request_id = raw_capture(server, bin_id, "/p", [], b"{}")
+        for target in (f"http://127.0.0.1:{free_port()}/", "http://169.254.169.254/latest/meta-data"):
+            refused = http.post(f"/api/bins/{bin_id}/requests/{request_id}/replay", json={"target": target})
+            assert refused.status_code == 400
+            assert "refused" in refused.json()["detail"]
+        redirected = http.post(
+            f"/api/bins/{bin_id}/requests/{request_id}/replay",
+            json={"target": f"http://localhost:{bouncer.port}/", "follow_redirects": True},
+        ).json()
+        assert "refused by target policy" in redirected["error"]
+        assert "169.254.169.254" in redirected["error"]
+        forward = http.put(f"/api/bins/{bin_id}/forward", json={"targets": ["http://10.0.0.5/hook"]})
+        assert forward.status_code == 400
+
+
+def test_auto_forward_fans_out_retries_and_delivers_each_once(start_server, recording_target) -> None:
+    steady = recording_target()
+    failures = {"left": 2}
+
+    def flaky(recorded: Recorded):
+        if failures["left"]:
+            failures["left"] -= 1
+            return (503, [], b"busy")
+        return (200, [], b"ok")
+
+    recovering = recording_target(flaky)
+    server = start_server("--forward-retry", "0.2")
+    with httpx.Client(base_url=server.url) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+        set_ = http.put(
+            f"/api/bins/{bin_id}/forward", json={"targets": [f"{steady.url}/a", f"{recovering.url}/b"]}
+        )
+        assert set_.status_code == 200
+        request_id = raw_capture(server, bin_id, "/evt", [("X-Event", "1")], b'{"n": 1}')
+        assert steady.wait_for(1)[0].body == b'{"n": 1}'
+        recovering.wait_for(3)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            jobs = http.get(f"/api/bins/{bin_id}/requests/{request_id}/forwards").json()
+            if all(job["state"] == "delivered" for job in jobs):
+                break
+            time.sleep(0.1)
+        assert {job["target"]: (job["state"], job["attempts"]) for job in jobs} == {
+            f"{steady.url}/a": ("delivered", 1),
+            f"{recovering.url}/b": ("delivered", 3),
+        }
+        statuses = [
+            a["status"]
+            for a in http.get(f"/api/bins/{bin_id}/requests/{request_id}/attempts").json()
+            if a["target"].endswith("/b")
+        ]
+        assert statuses == [200, 503, 503]  # the retries are visible, newest first
+        time.sleep(0.5)
+        assert len(steady.requests) == 1
+        assert len(recovering.requests) == 3  # delivered once: no attempt after the 200
+        item = http.get(f"/api/bins/{bin_id}/requests").json()["items"][0]
+        assert item["forwarding"] == {"targets": 2, "delivered": 2, "failed": 0}
+
+
+def test_pending_deliveries_survive_a_restart(start_server, recording_target, tmp_path: Path) -> None:
+    port = free_port()
+    db_path = tmp_path / "pending.db"
+    server = start_server("--forward-retry", "0.2", db_path=db_path)
+    with httpx.Client(base_url=server.url) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+        http.put(f"/api/bins/{bin_id}/forward", json={"targets": [f"http://127.0.0.1:{port}/hook"]})
+        request_id = raw_capture(server, bin_id, "/later", [], b"deliver me")
+        time.sleep(0.5)  # at least one failed attempt: nobody listens on the port yet
+        assert http.get(f"/api/bins/{bin_id}/requests/{request_id}/forwards").json()[0]["state"] == "pending"
+    server.stop(signal.SIGTERM)
+
+    target = recording_target(port=port)
+    restarted = start_server("--forward-retry", "0.2", db_path=db_path)
+    (received,) = target.wait_for(1, timeout=20)
+    assert received.body == b"deliver me"
+    with httpx.Client(base_url=restarted.url) as http:
+        deadline = time.monotonic() + 10
+        while (
+            http.get(f"/api/bins/{bin_id}/requests/{request_id}/forwards").json()[0]["state"] != "delivered"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_forwarding_loops_are_stopped(server: ServerProcess, client: httpx.Client) -> None:
+    first, second = (client.post("/api/bins").json()["id"] for _ in range(2))
+    own = client.put(f"/api/bins/{first}/forward", json={"targets": [f"{server.url}/b/{first}/again"]})
+    assert own.status_code == 400
+    assert "cannot forward to itself" in own.json()["detail"]
+    client.put(f"/api/bins/{first}/forward", json={"targets": [f"{server.url}/b/{second}/from-first"]})
+    client.put(f"/api/bins/{second}/forward", json={"targets": [f"{server.url}/b/{first}/from-second"]})
+    client.post(f"/b/{first}/start", content=b"ping")
+    time.sleep(3)
+    total = sum(client.get(f"/api/bins/{b}").json()["request_count"] for b in (first, second))
+    assert total == 6  # the first capture and five forwards, then the hop limit
+    # Hops 0 to 5 alternate between the bins, so the sixth capture, where it stops, is in the second.
+    newest = client.get(f"/api/bins/{second}/requests").json()["items"][0]["id"]
+    (job,) = client.get(f"/api/bins/{second}/requests/{newest}/forwards").json()
+    assert job["state"] == "failed"
+    assert "forwarding loop" in job["last_error"]
+
+
+@pytest.fixture(scope="module")
+def smee_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real smee-client from npm, installed for these tests."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed: the smee-client compatibility test needs it")
+    folder = tmp_path_factory.mktemp("smee")
+    install = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), "smee-client@5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"npm could not install smee-client: {install.stderr[-500:]}")
+    return folder / "node_modules" / "smee-client" / "bin" / "smee.js"
+
+
+def test_smee_client_forwards_from_a_bin(
+    server: ServerProcess, client: httpx.Client, bin_id: str, target: RecordingTarget, smee_client: Path
+) -> None:
+    process = subprocess.Popen(
+        ["node", str(smee_client), "--url", f"{server.url}/b/{bin_id}", "--target", f"{target.url}/webhooks"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        output = ""
+        while "Connected" not in output:
+            assert time.monotonic() < deadline, output
+            output += process.stdout.readline()
+        event = {"action": "opened", "number": 7, "pull_request": {"title": "Add smee"}}
+        client.post(f"/b/{bin_id}/gh?source=test", json=event, headers={"X-GitHub-Event": "pull_request"})
+        (received,) = target.wait_for(1)
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert received.method == "POST"
+    assert received.target == "/webhooks?source=test"
+    assert json.loads(received.body) == event
+    headers = {name.lower(): value for name, value in received.header_list()}
+    assert headers["x-github-event"] == "pull_request"
+    assert headers["content-type"] == "application/json"
