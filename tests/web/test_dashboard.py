@@ -312,3 +312,33 @@ def test_edit_and_replay_then_compare(page, server: ServerProcess, client: httpx
     expect(panes).to_have_count(2)
     assert "200" in panes.nth(0).inner_text()
     assert page.dialogs == []
+
+
+def test_replay_can_re_sign_with_a_test_secret(
+    page, server: ServerProcess, client: httpx.Client, target
+) -> None:
+    import stripe
+
+    secret = "whsec_testSecretForReplays123"
+    bin_id = open_new_bin(page, server)
+    stale = "t=1000000000,v1=0000000000000000000000000000000000000000000000000000000000000000"
+    request_id = capture(
+        client, bin_id, "/stripe", content=b'{"id":"evt_1"}', headers={"Stripe-Signature": stale}
+    )
+    open_request(page, request_id)
+    page.click("#detail [role=tab]:has-text('Replay')")
+    form = page.locator(f"#tab-replay-{request_id} form")
+    form.locator("input[name=target]").fill(target.url)
+    form.locator("summary:has-text('Re-sign')").click()
+    assert form.locator("select[name=sign_provider]").input_value() == "stripe"  # detected
+    form.locator("input[name=sign_secret]").fill(secret)
+    form.locator("button[type=submit]").click()
+    (received,) = target.wait_for(1)
+    headers = {name.decode().lower(): value.decode() for name, value in received.headers}
+    assert [name.lower() for name, _ in received.headers].count(
+        b"stripe-signature"
+    ) == 1  # replaced, not added
+    assert headers["stripe-signature"] != stale
+    # Stripe's own SDK accepts the fresh signature over the exact bytes that arrived.
+    event = stripe.Webhook.construct_event(received.body.decode(), headers["stripe-signature"], secret)
+    assert event["id"] == "evt_1"
