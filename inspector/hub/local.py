@@ -27,9 +27,12 @@ class _QueueSubscription(Subscription):
         return True
 
     def end(self) -> None:
-        # Make room so the end marker always fits: the subscriber re-reads from the store anyway.
-        while not self.offer(_CLOSED):
+        # Drop everything still queued, not just enough to fit the end marker: delivering events
+        # after a gap would move the client's Last-Event-ID past the gap, and its catch-up from the
+        # store would never return what was skipped.
+        while not self.queue.empty():
             self.queue.get_nowait()
+        self.queue.put_nowait(_CLOSED)
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         while (event := await self.queue.get()) is not _CLOSED:

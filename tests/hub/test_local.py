@@ -53,3 +53,20 @@ async def test_close_ends_every_subscription() -> None:
         await asyncio.sleep(0)
         await hub.close()
         assert await asyncio.wait_for(waiter, 1) == []
+
+
+async def test_a_dropped_subscriber_gets_no_events_after_a_gap() -> None:
+    """Whatever reaches a subscriber that falls behind is a prefix of what was published.
+
+    A client resumes after the last id it saw; an event skipped before later ones were
+    delivered would never come back through that catch-up.
+    """
+    hub = LocalHub(max_pending=3)
+    async with hub.subscribe("a") as slow:
+        await hub.publish(Event(kind="request", bin_id="a", request_id=1))
+        assert [e.request_id for e in await collect(slow, 1)] == [1]
+        for n in range(2, 12):
+            await hub.publish(Event(kind="request", bin_id="a", request_id=n))
+        rest = [event.request_id async for event in slow]
+        received = [1, *rest]
+        assert received == list(range(1, len(received) + 1))
