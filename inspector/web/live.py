@@ -60,11 +60,13 @@ class RenderOnce:
     """
 
     def __init__(self, *, max_entries: int = 256, max_age: float = 5.0) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[str | None]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[bytes | None]]] = (
+            OrderedDict()
+        )
         self._max_entries = max_entries
         self._max_age = max_age
 
-    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[str | None]]) -> str | None:
+    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
         now = time.monotonic()
         while self._entries and (
             len(self._entries) > self._max_entries
@@ -74,6 +76,8 @@ class RenderOnce:
         entry = self._entries.get(key)
         if entry is not None:
             shared = entry[1]
+            if shared.done() and not shared.cancelled():
+                return shared.result()  # the common case: no task switch per subscriber
             try:
                 return await asyncio.shield(shared)
             except asyncio.CancelledError:
@@ -82,7 +86,7 @@ class RenderOnce:
             except Exception:  # noqa: S110 - the first renderer failed; try once more below
                 pass
             return await render()
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._entries[key] = (now, future)
         try:
             result = await render()
@@ -104,9 +108,10 @@ class LiveViews:
         self._json = RenderOnce(max_entries=64)
         self._smee = RenderOnce(max_entries=64)
 
-    async def html(self, event: Event) -> str | None:
+    async def html(self, event: Event) -> bytes | None:
         return await self._html.get(
-            (event.kind, event.bin_id, event.request_id), lambda: self._render_html(event)
+            (event.kind, event.bin_id, event.request_id),
+            lambda: _encoded(event, self._render_html, named=False),
         )
 
     async def _render_html(self, event: Event) -> str | None:
@@ -119,27 +124,27 @@ class LiveViews:
         count = await self._store.count_requests(event.bin_id) if counted else 0
         return self._templates.get_template("_live_event.html").render(event=event, row=row, count=count)
 
-    async def json(self, event: Event) -> str | None:
+    async def json(self, event: Event) -> bytes | None:
         return await self._json.get(
-            (event.kind, event.bin_id, event.request_id), lambda: self._render_json(event)
+            (event.kind, event.bin_id, event.request_id),
+            lambda: _encoded(event, self._render_json, named=True),
         )
 
     async def _render_json(self, event: Event) -> str | None:
-        if event.kind == "request_checked" and event.request_id is not None:
+        if event.kind in ("request_checked", "request_forwarded") and event.request_id is not None:
             row = await self._store.get_summary(event.bin_id, event.request_id)
-            return msgspec.json.encode(
-                {**msgspec.structs.asdict(event), "signature": row and row.signature}
-            ).decode()
+            extra = {"signature": row and row.signature, "forwarding": row and row.forwarding}
+            return msgspec.json.encode({**msgspec.structs.asdict(event), **extra}).decode()
         if event.kind != "request" or event.request_id is None:
             return msgspec.json.encode(event).decode()
         request = await self._store.get_request(event.bin_id, event.request_id)
         return msgspec.json.encode(request_out(request)).decode() if request else None
 
-    async def smee(self, event: Event) -> str | None:
+    async def smee(self, event: Event) -> bytes | None:
         if event.kind != "request" or event.request_id is None:
             return None
         return await self._smee.get(
-            ("smee", event.bin_id, event.request_id), lambda: self._render_smee(event)
+            ("smee", event.bin_id, event.request_id), lambda: _encoded(event, self._render_smee, named=False)
         )
 
     async def _render_smee(self, event: Event) -> str | None:
@@ -147,6 +152,23 @@ class LiveViews:
         return (
             msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
         )
+
+
+async def _encoded(
+    event: Event, render: Callable[[Event], Awaitable[str | None]], *, named: bool
+) -> bytes | None:
+    """The event as a finished SSE message: rendered and encoded once, then shared by every subscriber."""
+    data = await render(event)
+    if data is None:
+        return None
+    return ServerSentEvent(
+        data=data,
+        # Only captures carry ids, so a client's Last-Event-ID is always a request id.
+        id=str(event.request_id) if event.kind == "request" else None,
+        # The dashboard and smee get unnamed events (htmx swaps them as "message"); API clients get kinds.
+        event=event.kind if named else None,
+        retry=1000,
+    ).encode()
 
 
 def smee_payload(request: CapturedRequest) -> dict[str, Any]:
@@ -182,25 +204,17 @@ def event_stream(
     hub: Hub,
     bin_id: str,
     after: int,
-    render: Callable[[Event], Awaitable[str | None]],
+    render: Callable[[Event], Awaitable[bytes | None]],
     *,
-    named: bool,
     ping: float,
 ) -> EventSourceResponse:
-    """An SSE response of a bin's events after `after`, each rendered once however many listen."""
+    """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen."""
 
-    async def messages() -> AsyncIterator[ServerSentEvent]:
+    async def messages() -> AsyncIterator[bytes]:
         async for event in follow(store, hub, bin_id, after):
-            data = await render(event)
-            if data is None:
-                continue
-            yield ServerSentEvent(
-                data=data,
-                # Only captures carry ids, so a client's Last-Event-ID is always a request id.
-                id=str(event.request_id) if event.kind == "request" else None,
-                event=event.kind if named else None,
-                retry=1000,
-            )
+            message = await render(event)
+            if message is not None:
+                yield message
 
     return EventSourceResponse(messages(), ping=ping)
 
@@ -218,10 +232,10 @@ async def _stream(
     if await store.get_bin(bin_id) is None:
         raise NotFoundException(f"There is no bin named {bin_id!r}.")
     live: LiveViews = request.app.state.live
-    # The dashboard gets unnamed HTML events (htmx swaps them as "message"); API clients get JSON, by kind.
     render = live.json if named else live.html
-    cursor = _cursor(request.headers, after)
-    return event_stream(store, hub, bin_id, cursor, render, named=named, ping=settings.sse_ping_seconds)
+    return event_stream(
+        store, hub, bin_id, _cursor(request.headers, after), render, ping=settings.sse_ping_seconds
+    )
 
 
 class SmeeChannel:
@@ -260,9 +274,7 @@ class SmeeChannel:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         newest = await self._store.list_requests(bin_id, limit=1)
         after = _cursor(headers, newest[0].id if newest else 0)
-        stream = event_stream(
-            self._store, self._hub, bin_id, after, self._live.smee, named=False, ping=self._ping
-        )
+        stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
         await stream(scope, receive, send)
 
 

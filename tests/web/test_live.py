@@ -159,15 +159,15 @@ async def test_each_event_is_rendered_once_for_all_subscribers() -> None:
 
     renders = 0
 
-    async def render() -> str:
+    async def render() -> bytes:
         nonlocal renders
         renders += 1
         await asyncio.sleep(0.01)  # a store read: other subscribers arrive meanwhile
-        return "<tr>fragment</tr>"
+        return b"data: <tr>fragment</tr>\n\n"
 
     shared = RenderOnce()
     results = await asyncio.gather(*(shared.get(("request", "bin", 7), render) for _ in range(100)))
-    assert results == ["<tr>fragment</tr>"] * 100
+    assert results == [b"data: <tr>fragment</tr>\n\n"] * 100
     assert renders == 1
-    assert await shared.get(("request", "bin", 8), render) == "<tr>fragment</tr>"
+    assert await shared.get(("request", "bin", 8), render) == b"data: <tr>fragment</tr>\n\n"
     assert renders == 2
