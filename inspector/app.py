@@ -9,13 +9,13 @@ import structlog
 from litestar import Litestar
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from inspector import __version__
+from inspector import __version__, fixed_bins
 from inspector.autoverify import AutoVerifier
 from inspector.capture import Capture, is_capture_path
 from inspector.config import Settings, target_policy
@@ -24,12 +24,15 @@ from inspector.hub import Hub
 from inspector.hub.local import LocalHub
 from inspector.store import Store
 from inspector.store.sqlite import SQLiteStore
+from inspector.sweeper import Sweeper
+from inspector.web.access import bin_guard
 from inspector.web.api import BinsController
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.health import healthz
 from inspector.web.live import LiveViews, SmeeChannel, html_events, json_events
 from inspector.web.pages import (
+    access_denied_page,
     attempt_panel,
     bin_page,
     compare_panel,
@@ -40,6 +43,7 @@ from inspector.web.pages import (
     older_rows,
     replay_panel,
     request_page,
+    response_panel,
     sign_panel,
     verify_panel,
 )
@@ -64,12 +68,14 @@ class InspectorApp:
     while a bin must take any method token and see the path exactly as sent.
     """
 
-    def __init__(self, settings: Settings, store: Store, hub: Hub, web: Litestar, smee: SmeeChannel) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, hub: Hub, web: Litestar, capture: Capture, smee: SmeeChannel
+    ) -> None:
         self.settings = settings
         self.store = store
         self.hub = hub
         self.web = web
-        self._capture = Capture(settings, store, hub)
+        self._capture = capture
         self._smee = smee
         self._pages = SecurityHeaders(web)
 
@@ -85,7 +91,9 @@ class InspectorApp:
 
 
 def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
-    store = store or SQLiteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+    store = store or SQLiteStore(
+        settings.db_path, synchronous=settings.sqlite_synchronous, max_requests=settings.max_requests
+    )
     hub = hub or LocalHub()
     verifier = AutoVerifier(store, hub)
     deliveries = Deliveries(
@@ -99,12 +107,20 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     )
     templates = create_environment(_resource_dir("templates"))
     live = LiveViews(store, templates)
+    capture = Capture(settings, store, hub)
+    sweeper = Sweeper(
+        store, hub, interval=settings.sweep_interval_seconds, max_stored_bytes=settings.max_stored_bytes
+    )
+    max_delay_ms = int(settings.max_response_delay_seconds * 1000)
+    declared = fixed_bins.load(settings.bins_file, max_delay_ms=max_delay_ms) if settings.bins_file else []
 
     async def start() -> None:
         await store.open()
         await hub.open()
+        await fixed_bins.ensure(store, declared)
         verifier.start()
         deliveries.start()
+        sweeper.start()
         log.info(
             "store ready", database=str(getattr(store, "path", "")), synchronous=settings.sqlite_synchronous
         )
@@ -112,6 +128,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     async def stop() -> None:
         # Background work first, then the hub: ending live streams lets their connections close
         # before the store goes.
+        await sweeper.stop()
         await verifier.stop()
         await deliveries.stop()
         await hub.close()
@@ -139,6 +156,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             attempt_panel,
             compare_panel,
             forward_panel,
+            response_panel,
             SignaturesController,
             DeliveriesController,
             html_events,
@@ -147,7 +165,12 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         ],
         dependencies=provide(store, hub, settings),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(templates)),
-        state=State({"live": live, "deliveries": deliveries}),
+        state=State({"live": live, "deliveries": deliveries, "store": store, "refused": capture.refused}),
+        guards=[bin_guard],
+        exception_handlers={
+            NotAuthorizedException: access_denied_page,
+            PermissionDeniedException: access_denied_page,
+        },
         openapi_config=OpenAPIConfig(
             title="Webhook Inspector",
             version=__version__,
@@ -159,4 +182,6 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         on_shutdown=[stop],
         logging_config=None,
     )
-    return InspectorApp(settings, store, hub, web, SmeeChannel(store, hub, live, settings.sse_ping_seconds))
+    return InspectorApp(
+        settings, store, hub, web, capture, SmeeChannel(store, hub, live, settings.sse_ping_seconds)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -32,3 +34,17 @@ def new_bin(*, ttl_seconds: int, name: str | None = None, now: datetime | None =
         raise ValueError(problem)
     now = now or datetime.now(UTC)
     return Bin(id=name or new_bin_id(), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds))
+
+
+def new_token() -> str:
+    """An owner or share token: 192 random bits."""
+    return secrets.token_urlsafe(24)
+
+
+def token_hash(token: str) -> str:
+    # Only the hash is stored: a leaked database does not open private bins.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, expected_hash: str | None) -> bool:
+    return expected_hash is not None and hmac.compare_digest(token_hash(token), expected_hash)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import structlog
 
-from inspector.config import Settings, format_size
+from inspector.config import PUBLIC_BIN_RATE, PUBLIC_CLIENT_RATE, Settings, effective_limit, format_size
 from inspector.hub import Event, Hub
 from inspector.models import CapturedRequest, Header
 from inspector.proxies import resolve_origin
+from inspector.ratelimit import RateLimiter
+from inspector.responses import (
+    PREFLIGHT_STATUS,
+    build_answer,
+    choose,
+    cors_headers,
+    cors_preflight_headers,
+    is_preflight,
+)
 from inspector.store import BinNotFound, Store, StoreClosed
 
 log = structlog.get_logger(__name__)
@@ -45,6 +56,12 @@ class Capture:
         self._settings = settings
         self._store = store
         self._hub = hub
+        bin_rate = effective_limit(settings.bin_rate_limit, PUBLIC_BIN_RATE, settings)
+        client_rate = effective_limit(settings.client_rate_limit, PUBLIC_CLIENT_RATE, settings)
+        self._bin_limiter = RateLimiter(bin_rate, max(1, int(bin_rate * 2))) if bin_rate else None
+        self._client_limiter = RateLimiter(client_rate, max(1, int(client_rate * 2))) if client_rate else None
+        # Refused captures per bin, shown on the bin's page and in the API (kept in memory).
+        self.refused: OrderedDict[str, int] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         received_at = datetime.now(UTC)
@@ -62,6 +79,18 @@ class Capture:
 
         headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         request = self._describe(scope, bin_id, path, slash + rest, headers, received_at)
+        if problem := self._header_problem(scope["headers"]):
+            await self._store_rejected(msgspec.structs.replace(request, rejected=problem))
+            await _answer_error(send, 431, f"Refused: {problem}.")
+            return
+        if retry_after := self._rate_limited(bin_id, request.client_ip):
+            await _answer_error(
+                send,
+                429,
+                "Too many requests to this bin; slow down.",
+                extra=[(b"retry-after", retry_after.encode())],
+            )
+            return
         limit = self._settings.max_body_size
         try:
             body = await _read_body(receive, limit, _declared_length(headers))
@@ -92,13 +121,52 @@ class Capture:
             await _answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         await self._hub.publish(Event(kind="request", bin_id=bin_id, request_id=request_id))
-        await _answer(
-            send,
-            200,
-            msgspec.json.encode({"ok": True, "request_id": request_id}),
-            head=request.method == "HEAD",
-            extra=[(b"x-inspector-request-id", str(request_id).encode())],
-        )
+        stored = msgspec.structs.replace(request, id=request_id)
+        request_id_header = (b"x-inspector-request-id", str(request_id).encode())
+        answers = bin.response
+        if answers and answers.cors and is_preflight(request.method, headers):
+            await _send(send, PREFLIGHT_STATUS, [*cors_preflight_headers(headers), request_id_header], b"")
+            return
+        spec = choose(answers, request.method, request.sub_path) if answers else None
+        if spec is None:
+            cors = cors_headers(headers) if answers and answers.cors else []
+            await _answer(
+                send,
+                200,
+                msgspec.json.encode({"ok": True, "request_id": request_id}),
+                head=request.method == "HEAD",
+                extra=[request_id_header, *cors],
+            )
+            return
+        answer = build_answer(spec, stored, cors=answers.cors if answers else False)
+        if answer.delay_seconds:
+            # The request is already stored: the delay only holds the answer, as the user asked.
+            await asyncio.sleep(min(answer.delay_seconds, self._settings.max_response_delay_seconds))
+        await _send(send, answer.status, [*answer.headers, request_id_header], answer.body)
+
+    def _header_problem(self, raw: list[tuple[bytes, bytes]]) -> str | None:
+        if len(raw) > self._settings.max_headers:
+            return f"{len(raw)} headers, more than this server's limit of {self._settings.max_headers}"
+        size = sum(len(name) + len(value) + 4 for name, value in raw)
+        if size > self._settings.max_header_bytes:
+            return (
+                f"headers of {size} bytes, more than this server's limit of {self._settings.max_header_bytes}"
+            )
+        return None
+
+    def _rate_limited(self, bin_id: str, client_ip: str | None) -> str | None:
+        """The Retry-After value when a limit refuses this capture; None when it may go through."""
+        for limiter, key in ((self._bin_limiter, bin_id), (self._client_limiter, client_ip or "")):
+            if limiter is None:
+                continue
+            decision = limiter.check(key)
+            if not decision.allowed:
+                self.refused[bin_id] = self.refused.get(bin_id, 0) + 1
+                self.refused.move_to_end(bin_id)
+                if len(self.refused) > 100_000:
+                    self.refused.popitem(last=False)
+                return decision.retry_after_header
+        return None
 
     def _describe(
         self,
@@ -177,6 +245,11 @@ async def _read_body(receive: Any, limit: int, declared: int | None) -> bytes:
             return b"".join(chunks)
 
 
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _answer(
     send: Any, status: int, body: bytes, *, head: bool = False, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -186,9 +259,10 @@ async def _answer(
         (b"x-content-type-options", b"nosniff"),
         *(extra or []),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else body})
+    await _send(send, status, headers, b"" if head else body)
 
 
-async def _answer_error(send: Any, status: int, detail: str) -> None:
-    await _answer(send, status, msgspec.json.encode({"status_code": status, "detail": detail}))
+async def _answer_error(
+    send: Any, status: int, detail: str, *, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await _answer(send, status, msgspec.json.encode({"status_code": status, "detail": detail}), extra=extra)

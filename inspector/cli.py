@@ -175,6 +175,94 @@ def main() -> None:
     help="Deliveries a bin may have waiting; beyond that new ones fail at once (queue full).",
 )
 @click.option(
+    "--max-requests",
+    default=defaults.max_requests,
+    type=click.IntRange(1),
+    envvar="INSPECTOR_MAX_REQUESTS",
+    show_envvar=True,
+    help="Requests a bin keeps unless it says otherwise; past that the oldest are dropped.",
+)
+@click.option(
+    "--max-stored",
+    "max_stored_bytes",
+    envvar="INSPECTOR_MAX_STORED",
+    show_envvar=True,
+    callback=_parsed(parse_size),
+    help="Cap on all stored body bytes (e.g. 5GiB); the oldest requests go first.  [default: none]",
+)
+@click.option(
+    "--sweep-interval",
+    "sweep_interval_seconds",
+    default=defaults.sweep_interval_seconds,
+    type=click.FloatRange(0.05),
+    envvar="INSPECTOR_SWEEP_INTERVAL",
+    show_envvar=True,
+    help="Seconds between sweeps of expired bins (and of the stored-bytes cap).",
+)
+@click.option(
+    "--max-delay",
+    "max_response_delay_seconds",
+    default=defaults.max_response_delay_seconds,
+    type=click.FloatRange(0),
+    envvar="INSPECTOR_MAX_DELAY",
+    show_envvar=True,
+    help="The longest a bin's configured answer may be delayed, in seconds.",
+)
+@click.option(
+    "--private-bins/--open-bins",
+    "private_bins",
+    default=None,
+    envvar="INSPECTOR_PRIVATE_BINS",
+    show_envvar=True,
+    help="New bins need their token to be read. Default: private when --host is beyond loopback.",
+)
+@click.option(
+    "--bin-rate-limit",
+    type=click.FloatRange(0),
+    envvar="INSPECTOR_BIN_RATE_LIMIT",
+    show_envvar=True,
+    help="Captures per second one bin accepts (bursts of twice that), 429 beyond; 0 for none. "
+    "Default: none on loopback, 50 beyond.",
+)
+@click.option(
+    "--client-rate-limit",
+    type=click.FloatRange(0),
+    envvar="INSPECTOR_CLIENT_RATE_LIMIT",
+    show_envvar=True,
+    help="Captures per second one sender address may make; 0 for none. "
+    "Default: none on loopback, 100 beyond.",
+)
+@click.option(
+    "--max-bins-per-client",
+    type=click.IntRange(0),
+    envvar="INSPECTOR_MAX_BINS_PER_CLIENT",
+    show_envvar=True,
+    help="Live bins one address may create; 0 for no cap. Default: none on loopback, 50 beyond.",
+)
+@click.option(
+    "--max-headers",
+    default=defaults.max_headers,
+    type=click.IntRange(1),
+    envvar="INSPECTOR_MAX_HEADERS",
+    show_envvar=True,
+    help="Most headers a captured request may have (431 beyond).",
+)
+@click.option(
+    "--max-header-bytes",
+    default=format_size(defaults.max_header_bytes).replace(" ", ""),
+    envvar="INSPECTOR_MAX_HEADER_BYTES",
+    show_envvar=True,
+    callback=_parsed(parse_size),
+    help="Largest total size of a captured request's headers (431 beyond).",
+)
+@click.option(
+    "--bins-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="INSPECTOR_BINS_FILE",
+    show_envvar=True,
+    help="TOML file declaring fixed bins (name, response, private), created at start-up.",
+)
+@click.option(
     "--sse-ping",
     "sse_ping_seconds",
     default=defaults.sse_ping_seconds,
@@ -239,6 +327,8 @@ def serve(**options: Any) -> None:
             server_header=False,
             # Proxy headers are read by inspector.proxies, from the configured proxies only.
             proxy_headers=False,
+            # Leave the header limit to the capture path, which records the refused attempt.
+            h11_max_incomplete_event_size=settings.max_header_bytes + 16 * 1024,
             # Live streams never end on their own; give them a bounded time to close on shutdown.
             timeout_graceful_shutdown=10,
         )

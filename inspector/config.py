@@ -49,6 +49,24 @@ class Settings:
     forward_max_attempts: int = 8
     # Deliveries a bin may have waiting before new ones fail with "queue full".
     forward_max_pending: int = 1000
+    # Retention: requests a bin keeps by default (the oldest go first), an optional cap on all
+    # stored body bytes, and how often expired bins are swept.
+    max_requests: int = 1000
+    max_stored_bytes: int | None = None
+    sweep_interval_seconds: float = 30.0
+    # The longest a bin's configured answer may be delayed.
+    max_response_delay_seconds: float = 30.0
+    # None: private when the server listens beyond loopback.
+    private_bins: bool | None = None
+    # Abuse limits. Rates are requests per second (bursts of twice that); 0 turns a limit off;
+    # None: off on loopback, on (the values in `public_limits`) beyond it.
+    bin_rate_limit: float | None = None
+    client_rate_limit: float | None = None
+    max_bins_per_client: int | None = None
+    max_headers: int = 100
+    max_header_bytes: int = 32 * 1024
+    # Bins the operator declares (TOML), created or updated at start-up.
+    bins_file: Path | None = None
     # Seconds between keep-alive comments on live streams, so proxies do not close idle streams.
     sse_ping_seconds: float = 15.0
     access_log: bool = False
@@ -100,5 +118,27 @@ def is_loopback_host(host: str) -> bool:
 
 def target_policy(settings: Settings) -> TargetPolicy:
     """Where outbound requests may go: anywhere for a local server, public addresses otherwise."""
-    public = settings.public if settings.public is not None else not is_loopback_host(settings.host)
+    public = settings.public if settings.public is not None else exposed(settings)
     return TargetPolicy(allow_private=not public, allow_hosts=settings.allow_targets)
+
+
+# Abuse limits used when the server listens beyond loopback and the operator set none.
+PUBLIC_BIN_RATE = 50.0
+PUBLIC_CLIENT_RATE = 100.0
+PUBLIC_BINS_PER_CLIENT = 50
+
+
+def exposed(settings: Settings) -> bool:
+    """Whether others can reach the server: it listens beyond loopback."""
+    return not is_loopback_host(settings.host)
+
+
+def bins_private_by_default(settings: Settings) -> bool:
+    return settings.private_bins if settings.private_bins is not None else exposed(settings)
+
+
+def effective_limit(value: float | None, public_default: float, settings: Settings) -> float:
+    """A configured limit, or its default: none on loopback, `public_default` beyond it. 0 is off."""
+    if value is not None:
+        return value
+    return public_default if exposed(settings) else 0.0

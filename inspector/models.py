@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from inspector.responses import ResponseSettings
+
 Header = tuple[str, str]
 
 
@@ -18,6 +20,18 @@ class Bin(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime
     # Where each capture is delivered in the background (auto-forward); empty for none.
     forward_targets: list[str] = msgspec.field(default_factory=list)
+    # How the bin answers senders; None for the built-in answer.
+    response: ResponseSettings | None = None
+    # The most requests it keeps (the oldest go first); None for the server's default.
+    max_requests: int | None = None
+    # Private bins are read only with the owner's token (or a share token, for reading).
+    private: bool = False
+    # SHA-256 hex of the tokens, never the tokens themselves.
+    owner_token_hash: str | None = None
+    share_token_hash: str | None = None
+    creator_ip: str | None = None
+    # Declared by the operator in the bins file: recreated at start-up, never expires.
+    fixed: bool = False
 
 
 class ForwardStatus(msgspec.Struct, frozen=True, kw_only=True):

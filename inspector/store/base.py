@@ -55,6 +55,26 @@ class Store(abc.ABC):
     async def get_bin(self, bin_id: str) -> Bin | None: ...
 
     @abc.abstractmethod
+    async def update_bin(self, bin: Bin) -> None:
+        """Save a bin's settings: expiry, response, retention, privacy."""
+
+    @abc.abstractmethod
+    async def expired_bins(self, now: datetime, *, limit: int) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def count_bins_by_creator(self, creator_ip: str, now: datetime) -> int:
+        """Live bins made from one address, for the per-client cap."""
+
+    @abc.abstractmethod
+    async def stored_bytes(self) -> int:
+        """Body bytes stored across all bins."""
+
+    @abc.abstractmethod
+    async def free_bytes(self, excess: int, *, limit: int) -> int:
+        """Delete the server's oldest requests until `excess` body bytes are freed (at most `limit`
+        requests in one call); returns how many went."""
+
+    @abc.abstractmethod
     async def delete_bin(self, bin_id: str) -> bool:
         """Delete a bin with all its requests; False if there was no such bin."""
 

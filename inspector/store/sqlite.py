@@ -28,6 +28,7 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.responses import ResponseSettings
 from inspector.store.base import BinExists, BinNotFound, Store, StoreClosed
 
 log = structlog.get_logger(__name__)
@@ -92,10 +93,12 @@ class SQLiteStore(Store):
         synchronous: str = "full",
         readers: int = 2,
         bin_cache_size: int = 10_000,
+        max_requests: int = 1000,
     ) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = path
+        self._max_requests = max_requests
         self._synchronous = synchronous
         self._reader_count = max(1, readers)
         self._bin_cache: OrderedDict[str, Bin | None] = OrderedDict()
@@ -203,6 +206,8 @@ class SQLiteStore(Store):
         except Exception as exc:
             log.error("commit failed", error=str(exc), requests=len(batch))
             failure = exc
+        if inserted:
+            await self._evict_beyond_limits({request.bin_id for request, _ in batch})
         stored: set[int] | None = None
         if inserted != len(batch):
             # Rare: a bin vanished, or a statement failed after earlier ones committed.
@@ -220,6 +225,19 @@ class SQLiteStore(Store):
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 
+    async def _evict_beyond_limits(self, bin_ids: set[str]) -> None:
+        """Keep each bin to its newest max_requests: the oldest go, the newest are never refused."""
+        conn = self._require_writer()
+        try:
+            await conn.executemany(
+                "DELETE FROM requests WHERE bin_id = ?1 AND id <= (SELECT id FROM requests"
+                " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1"
+                " OFFSET (SELECT COALESCE(max_requests, ?2) FROM bins WHERE id = ?1))",
+                [(bin_id, self._max_requests) for bin_id in bin_ids],
+            )
+        except Exception as exc:  # the requests are committed; keeping too many is not worth failing them
+            log.error("eviction failed", error=str(exc))
+
     async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         if self._closing:
             raise StoreClosed("the store is shutting down")
@@ -231,12 +249,57 @@ class SQLiteStore(Store):
     async def create_bin(self, bin: Bin) -> None:
         try:
             await self._write(
-                "INSERT INTO bins (id, created_at, expires_at) VALUES (?, ?, ?)",
-                (bin.id, bin.created_at.isoformat(), bin.expires_at.isoformat()),
+                f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})", _bin_row(bin)
             )
         except sqlite3.IntegrityError:
             raise BinExists(bin.id) from None
         self._cache_bin(bin.id, bin)
+
+    async def update_bin(self, bin: Bin) -> None:
+        await self._write(
+            "UPDATE bins SET expires_at = ?, response = ?, max_requests = ?, private = ?,"
+            " owner_token_hash = ?, share_token_hash = ?, fixed = ? WHERE id = ?",
+            (
+                bin.expires_at.isoformat(),
+                msgspec.json.encode(bin.response).decode() if bin.response else None,
+                bin.max_requests,
+                int(bin.private),
+                bin.owner_token_hash,
+                bin.share_token_hash,
+                int(bin.fixed),
+                bin.id,
+            ),
+        )
+        self._bin_cache.pop(bin.id, None)
+
+    async def expired_bins(self, now: datetime, *, limit: int) -> list[str]:
+        rows = await self._reader().execute_fetchall(
+            "SELECT id FROM bins WHERE expires_at <= ? AND fixed = 0 ORDER BY expires_at LIMIT ?",
+            (now.isoformat(), limit),
+        )
+        return [row[0] for row in rows]
+
+    async def count_bins_by_creator(self, creator_ip: str, now: datetime) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM bins WHERE creator_ip = ? AND expires_at > ?", (creator_ip, now.isoformat())
+        )
+        return int(row[0]) if row else 0
+
+    async def stored_bytes(self) -> int:
+        row = await self._fetchone(
+            "SELECT COALESCE(SUM(body_size), 0) FROM requests WHERE rejected IS NULL", ()
+        )
+        return int(row[0]) if row else 0
+
+    async def free_bytes(self, excess: int, *, limit: int) -> int:
+        # A row goes if the bytes before it, oldest first, do not yet cover the excess.
+        return await self._write(
+            "DELETE FROM requests WHERE id IN (SELECT id FROM (SELECT id, size,"
+            " SUM(size) OVER (ORDER BY id) AS running FROM (SELECT id,"
+            " CASE WHEN rejected IS NULL THEN COALESCE(body_size, 0) ELSE 0 END AS size"
+            " FROM requests ORDER BY id LIMIT ?)) WHERE running - size < ?)",
+            (limit, excess),
+        )
 
     async def delete_bin(self, bin_id: str) -> bool:
         deleted = await self._write("DELETE FROM bins WHERE id = ?", (bin_id,))
@@ -472,17 +535,8 @@ class SQLiteStore(Store):
         if bin_id in self._bin_cache:
             self._bin_cache.move_to_end(bin_id)
             return self._bin_cache[bin_id]
-        row = await self._fetchone(
-            "SELECT id, created_at, expires_at, forward_targets FROM bins WHERE id = ?", (bin_id,)
-        )
-        bin = None
-        if row:
-            bin = Bin(
-                id=row[0],
-                created_at=datetime.fromisoformat(row[1]),
-                expires_at=datetime.fromisoformat(row[2]),
-                forward_targets=msgspec.json.decode(row[3]),
-            )
+        row = await self._fetchone(f"SELECT {_BIN_COLUMNS} FROM bins WHERE id = ?", (bin_id,))
+        bin = _bin_from_row(row) if row else None
         self._cache_bin(bin_id, bin)
         return bin
 
@@ -538,6 +592,46 @@ class SQLiteStore(Store):
         self._bin_cache.move_to_end(bin_id)
         while len(self._bin_cache) > self._bin_cache_size:
             self._bin_cache.popitem(last=False)
+
+
+_BIN_COLUMNS = (
+    "id, created_at, expires_at, forward_targets, response, max_requests, private,"
+    " owner_token_hash, share_token_hash, creator_ip, fixed, forward_cursor"
+)
+_response_decoder = msgspec.json.Decoder(ResponseSettings)
+
+
+def _bin_row(bin: Bin) -> tuple[Any, ...]:
+    return (
+        bin.id,
+        bin.created_at.isoformat(),
+        bin.expires_at.isoformat(),
+        msgspec.json.encode(bin.forward_targets).decode(),
+        msgspec.json.encode(bin.response).decode() if bin.response else None,
+        bin.max_requests,
+        int(bin.private),
+        bin.owner_token_hash,
+        bin.share_token_hash,
+        bin.creator_ip,
+        int(bin.fixed),
+        0,
+    )
+
+
+def _bin_from_row(row: Any) -> Bin:
+    return Bin(
+        id=row[0],
+        created_at=datetime.fromisoformat(row[1]),
+        expires_at=datetime.fromisoformat(row[2]),
+        forward_targets=msgspec.json.decode(row[3]),
+        response=_response_decoder.decode(row[4]) if row[4] else None,
+        max_requests=row[5],
+        private=bool(row[6]),
+        owner_token_hash=row[7],
+        share_token_hash=row[8],
+        creator_ip=row[9],
+        fixed=bool(row[10]),
+    )
 
 
 _JOB_COLUMNS = "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error"

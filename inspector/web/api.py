@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 
-from inspector.bins import new_bin
+from inspector.bins import new_bin, new_token, token_hash
 from inspector.bodies import describe
 from inspector.capture import PREFIX
+from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
 from inspector.hub import Event
 from inspector.models import Bin, CapturedRequest, RequestSummary
 from inspector.proxies import public_base_url
+from inspector.responses import ResponseSettings, validate_settings
 from inspector.store import BinExists, Store
+from inspector.web.access import OWNER_ONLY
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
 
 MAX_PAGE = 500
+MAX_TTL = 365 * 24 * 3600
+MAX_KEPT = 1_000_000
 
 
 class CreateBin(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,6 +35,22 @@ class CreateBin(msgspec.Struct, forbid_unknown_fields=True):
 
     # A chosen name instead of a random id, for tests and demos. Anyone who guesses it can send to it.
     name: str | None = None
+    # Whether reading the bin needs its token; the server's default when omitted.
+    private: bool | None = None
+    # Seconds until the bin expires; the server's default when omitted.
+    ttl_seconds: int | None = None
+    # Requests kept; past that the oldest are dropped. The server's default when omitted.
+    max_requests: int | None = None
+    # How the bin answers senders (see PUT /api/bins/{id}/response).
+    response: ResponseSettings | None = None
+
+
+class UpdateBin(msgspec.Struct, forbid_unknown_fields=True):
+    """Settings to change; fields left out stay as they are."""
+
+    private: bool | None = None
+    ttl_seconds: int | None = None
+    max_requests: int | None = None
 
 
 class BinOut(msgspec.Struct):
@@ -38,6 +59,19 @@ class BinOut(msgspec.Struct):
     created_at: datetime
     expires_at: datetime
     request_count: int
+    private: bool
+    max_requests: int
+    response: ResponseSettings | None
+    # Captures refused by rate limits since the server started.
+    rate_limited: int
+    # Only when the bin is created (and never again): keep it to read a private bin and change it.
+    token: str | None = None
+
+
+class ShareOut(msgspec.Struct):
+    share_token: str
+    # Opening this link gives read access to the bin in a browser.
+    share_url: str
 
 
 class RequestPage(msgspec.Struct):
@@ -70,7 +104,7 @@ class RequestOut(msgspec.Struct):
     rejected: str | None
 
 
-def _bin_out(request: Request, settings: SettingsDep, bin: Bin, count: int) -> BinOut:
+def _bin_out(request: Request, settings: Settings, bin: Bin, count: int, token: str | None = None) -> BinOut:
     base = public_base_url(request.scope, settings.trusted_proxies, settings.public_url)
     return BinOut(
         id=bin.id,
@@ -78,7 +112,60 @@ def _bin_out(request: Request, settings: SettingsDep, bin: Bin, count: int) -> B
         created_at=bin.created_at,
         expires_at=bin.expires_at,
         request_count=count,
+        private=bin.private,
+        max_requests=bin.max_requests or settings.max_requests,
+        response=bin.response,
+        rate_limited=request.app.state.refused.get(bin.id, 0),
+        token=token,
     )
+
+
+def checked_response(settings: Settings, response: ResponseSettings | None) -> ResponseSettings | None:
+    if response is None:
+        return None
+    problems = validate_settings(response, max_delay_ms=int(settings.max_response_delay_seconds * 1000))
+    if problems:
+        raise ClientException("; ".join(problems))
+    return response
+
+
+def checked_retention(ttl_seconds: int | None, max_requests: int | None) -> None:
+    if ttl_seconds is not None and not 1 <= ttl_seconds <= MAX_TTL:
+        raise ClientException(f"ttl_seconds must be between 1 and {MAX_TTL}")
+    if max_requests is not None and not 1 <= max_requests <= MAX_KEPT:
+        raise ClientException(f"max_requests must be between 1 and {MAX_KEPT}")
+
+
+async def open_bin(
+    request: Request, store: Store, settings: Settings, data: CreateBin | None
+) -> tuple[Bin, str]:
+    """Create a bin as asked, within the server's limits; returns it with its owner token."""
+    data = data or CreateBin()
+    checked_retention(data.ttl_seconds, data.max_requests)
+    creator = request.client.host if request.client else None
+    cap = int(effective_limit(settings.max_bins_per_client, PUBLIC_BINS_PER_CLIENT, settings))
+    if cap and creator and await store.count_bins_by_creator(creator, datetime.now(UTC)) >= cap:
+        raise ClientException(
+            f"This address already has {cap} live bins, this server's limit.", status_code=429
+        )
+    try:
+        bin = new_bin(ttl_seconds=data.ttl_seconds or settings.bin_ttl_seconds, name=data.name)
+    except ValueError as exc:
+        raise ClientException(str(exc)) from None
+    token = new_token()
+    bin = msgspec.structs.replace(
+        bin,
+        private=data.private if data.private is not None else bins_private_by_default(settings),
+        max_requests=data.max_requests,
+        response=checked_response(settings, data.response),
+        owner_token_hash=token_hash(token),
+        creator_ip=creator,
+    )
+    try:
+        await store.create_bin(bin)
+    except BinExists:
+        raise ClientException(f"A bin named {data.name!r} already exists.", status_code=409) from None
+    return bin, token
 
 
 def request_out(captured: CapturedRequest) -> RequestOut:
@@ -156,17 +243,62 @@ class BinsController(Controller):
         settings: SettingsDep,
         data: CreateBin | None = None,
     ) -> BinOut:
-        """Create a bin with an unguessable id, or with a chosen `name` (409 if taken)."""
-        name = data.name if data else None
-        try:
-            bin = new_bin(ttl_seconds=settings.bin_ttl_seconds, name=name)
-        except ValueError as exc:
-            raise ClientException(str(exc)) from None
-        try:
-            await store.create_bin(bin)
-        except BinExists:
-            raise ClientException(f"A bin named {name!r} already exists.", status_code=409) from None
-        return _bin_out(request, settings, bin, 0)
+        """Create a bin with an unguessable id, or with a chosen `name` (409 if taken).
+
+        The answer carries the owner `token`, once: a private bin is read and changed only with it
+        (Authorization: Bearer TOKEN); the capture URL stays open to senders.
+        """
+        bin, token = await open_bin(request, store, settings, data)
+        return _bin_out(request, settings, bin, 0, token=token)
+
+    @patch("/{bin_id:str}", summary="Change a bin's settings", opt=OWNER_ONLY)
+    async def update_bin(
+        self,
+        request: Request[Any, Any, Any],
+        store: StoreDep,
+        settings: SettingsDep,
+        bin_id: str,
+        data: UpdateBin,
+    ) -> BinOut:
+        bin = await _existing_bin(store, bin_id)
+        checked_retention(data.ttl_seconds, data.max_requests)
+        changes: dict[str, Any] = {}
+        if data.private is not None:
+            changes["private"] = data.private
+        if data.ttl_seconds is not None:
+            changes["expires_at"] = datetime.now(UTC) + timedelta(seconds=data.ttl_seconds)
+        if data.max_requests is not None:
+            changes["max_requests"] = data.max_requests
+        bin = msgspec.structs.replace(bin, **changes)
+        await store.update_bin(bin)
+        return _bin_out(request, settings, bin, await store.count_requests(bin_id))
+
+    @get("/{bin_id:str}/response", summary="How the bin answers senders")
+    async def get_response(self, store: StoreDep, bin_id: str) -> ResponseSettings | None:
+        return (await _existing_bin(store, bin_id)).response
+
+    @put("/{bin_id:str}/response", summary="Set how the bin answers senders", opt=OWNER_ONLY)
+    async def set_response(
+        self, store: StoreDep, settings: SettingsDep, bin_id: str, data: ResponseSettings | None
+    ) -> ResponseSettings | None:
+        """Status, headers, body template, delay, rules by method and sub-path (first match wins,
+        `default` last), and `cors`. Body templates take {{method}}, {{path}}, {{query.NAME}},
+        {{header.NAME}}, {{json.a.b}} and more; values are inserted as text, escaped for JSON and
+        HTML bodies, never evaluated. null restores the built-in answer."""
+        bin = await _existing_bin(store, bin_id)
+        await store.update_bin(msgspec.structs.replace(bin, response=checked_response(settings, data)))
+        return data
+
+    @post("/{bin_id:str}/share", status_code=200, summary="Make a read-only share link", opt=OWNER_ONLY)
+    async def share(
+        self, request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
+    ) -> ShareOut:
+        """A new share token (the previous one stops working): it reads the bin, never changes it."""
+        bin = await _existing_bin(store, bin_id)
+        token = new_token()
+        await store.update_bin(msgspec.structs.replace(bin, share_token_hash=token_hash(token)))
+        base = public_base_url(request.scope, settings.trusted_proxies, settings.public_url)
+        return ShareOut(share_token=token, share_url=f"{base}/bins/{bin_id}?share={token}")
 
     @get("/{bin_id:str}", summary="Describe a bin")
     async def get_bin(
@@ -175,13 +307,13 @@ class BinsController(Controller):
         bin = await _existing_bin(store, bin_id)
         return _bin_out(request, settings, bin, await store.count_requests(bin_id))
 
-    @delete("/{bin_id:str}", summary="Delete a bin and everything it captured")
+    @delete("/{bin_id:str}", summary="Delete a bin and everything it captured", opt=OWNER_ONLY)
     async def delete_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
         if not await store.delete_bin(bin_id):
             raise NotFoundException(f"There is no bin named {bin_id!r}.")
         await hub.publish(Event(kind="bin_deleted", bin_id=bin_id))
 
-    @delete("/{bin_id:str}/requests", summary="Clear a bin")
+    @delete("/{bin_id:str}/requests", summary="Clear a bin", opt=OWNER_ONLY)
     async def clear_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
         await _existing_bin(store, bin_id)
         await store.clear_requests(bin_id)
@@ -238,7 +370,7 @@ class BinsController(Controller):
             attachment=True,
         )
 
-    @delete("/{bin_id:str}/requests/{request_id:int}", summary="Delete one captured request")
+    @delete("/{bin_id:str}/requests/{request_id:int}", summary="Delete one captured request", opt=OWNER_ONLY)
     async def delete_request(self, store: StoreDep, hub: HubDep, bin_id: str, request_id: int) -> None:
         await _existing_bin(store, bin_id)
         if not await store.delete_request(bin_id, request_id):

@@ -17,6 +17,7 @@ from inspector.models import Attempt, CapturedRequest, ForwardJob
 from inspector.replay import DeliveryResult, Overrides, Redirect, build_outbound
 from inspector.store import Store
 from inspector.targets import TargetRefused
+from inspector.web.access import OWNER_ONLY
 from inspector.web.deps import StoreDep
 
 MAX_TIMEOUT = 120.0
@@ -200,7 +201,12 @@ class DeliveriesController(Controller):
     path = "/api/bins/{bin_id:str}"
     tags = ["replay and forwarding"]
 
-    @post("/requests/{request_id:int}/replay", status_code=200, summary="Replay a capture to a target")
+    @post(
+        "/requests/{request_id:int}/replay",
+        status_code=200,
+        summary="Replay a capture to a target",
+        opt=OWNER_ONLY,
+    )
     async def replay(
         self, request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: int, data: ReplayIn
     ) -> AttemptOut:
@@ -230,7 +236,7 @@ class DeliveriesController(Controller):
             raise NotFoundException(f"There is no bin named {bin_id!r}.")
         return ForwardOut(targets=bin.forward_targets)
 
-    @put("/forward", summary="Set the bin's auto-forward targets")
+    @put("/forward", summary="Set the bin's auto-forward targets", opt=OWNER_ONLY)
     async def set_forward(
         self, request: Request[Any, Any, Any], store: StoreDep, bin_id: str, data: ForwardIn
     ) -> ForwardOut:

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import base64
 import shlex
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import msgspec
 from litestar import Request, delete, get, post
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, HTTPException
 from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from inspector import signatures
-from inspector.bins import new_bin
+from inspector.bins import token_matches
 from inspector.bodies import describe, describe_body
 from inspector.capture import PREFIX
 from inspector.exports import to_curl, to_raw_http
 from inspector.models import Attempt, Bin, CapturedRequest
 from inspector.proxies import public_base_url
+from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
+from inspector.web.access import OWNER_ONLY, owner_cookie, share_cookie
+from inspector.web.api import checked_response, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
 from inspector.web.signatures import (
@@ -83,6 +89,7 @@ async def _bin_page(
 ) -> Template:
     page = await _page_of_rows(store, bin.id, None)
     base = _base_url(request, settings)
+    refused = request.app.state.refused.get(bin.id, 0)
     return Template(
         "bin.html",
         context={
@@ -93,6 +100,8 @@ async def _bin_page(
             # The live stream resumes after the newest row shown, so nothing slips between render and connect.
             "after": page["rows"][0].id if page["rows"] else 0,
             "secrets": [secret_out(secret) for secret in await store.get_secrets(bin.id)],
+            "refused": refused,
+            "max_requests": bin.max_requests or settings.max_requests,
             "providers": signatures.names(),
             "detail": detail is not None,
             **(detail or {}),
@@ -106,10 +115,43 @@ async def home(request: Request[Any, Any, Any], settings: SettingsDep) -> Templa
 
 
 @post("/bins", include_in_schema=False, status_code=303)
-async def create_bin(store: StoreDep, settings: SettingsDep) -> Redirect:
-    bin = new_bin(ttl_seconds=settings.bin_ttl_seconds)
-    await store.create_bin(bin)
-    return Redirect(f"/bins/{bin.id}", status_code=303)
+async def create_bin(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Redirect:
+    """The "New bin" button: the browser keeps the owner token in a cookie for this bin."""
+    bin, token = await open_bin(request, store, settings, None)
+    return Redirect(
+        f"/bins/{bin.id}", status_code=303, cookies=[_token_cookie(request, owner_cookie(bin.id), token, bin)]
+    )
+
+
+def _token_cookie(request: Request[Any, Any, Any], name: str, token: str, bin: Bin) -> Cookie:
+    seconds = max(60, int((bin.expires_at - datetime.now(UTC)).total_seconds()))
+    return Cookie(
+        key=name,
+        value=token,
+        path="/",
+        max_age=seconds,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _link_cookies(request: Request[Any, Any, Any], bin: Bin) -> list[Cookie]:
+    """A token or share link opened in the browser is kept in a cookie, so later requests need no link."""
+    cookies = []
+    if (token := request.query_params.get("token")) and token_matches(token, bin.owner_token_hash):
+        cookies.append(_token_cookie(request, owner_cookie(bin.id), token, bin))
+    if (share := request.query_params.get("share")) and token_matches(share, bin.share_token_hash):
+        cookies.append(_token_cookie(request, share_cookie(bin.id), share, bin))
+    return cookies
+
+
+def access_denied_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """People opening a private bin get a page saying how to get in; API clients get JSON."""
+    if request.url.path.startswith("/api/") or request.url.path.endswith("/events"):
+        return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code)
+    context = {"bin_id": request.path_params.get("bin_id", ""), "detail": exc.detail}
+    return Template("private.html", context=context, status_code=exc.status_code)
 
 
 @get("/bins/{bin_id:str}", include_in_schema=False)
@@ -119,7 +161,9 @@ async def bin_page(
     bin = await store.get_bin(bin_id)
     if bin is None:
         return _missing(bin_id)
-    return await _bin_page(request, store, settings, bin, None)
+    page = await _bin_page(request, store, settings, bin, None)
+    page.cookies.extend(_link_cookies(request, bin))
+    return page
 
 
 @get("/bins/{bin_id:str}/rows", include_in_schema=False)
@@ -162,7 +206,12 @@ def _form_options(form: dict[str, str]) -> dict[str, Any]:
     return {name: value for name, value in options.items() if name in allowed}
 
 
-@post("/bins/{bin_id:str}/requests/{request_id:int}/verify", include_in_schema=False, status_code=200)
+@post(
+    "/bins/{bin_id:str}/requests/{request_id:int}/verify",
+    include_in_schema=False,
+    status_code=200,
+    opt=OWNER_ONLY,
+)
 async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: int, data: Form) -> Template:
     """The request view's "Check signature" panel: the verdict with its diagnosis, as a fragment."""
     captured = await store.get_request(bin_id, request_id)
@@ -190,6 +239,7 @@ async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: in
 
 @delete(
     "/bins/{bin_id:str}/secrets/{provider:str}",
+    opt=OWNER_ONLY,
     include_in_schema=False,
     status_code=200,
     media_type="text/html",
@@ -279,7 +329,12 @@ async def _attempts_context(store: Store, captured: CapturedRequest) -> dict[str
     return {"captured": captured, "attempts": await store.list_attempts(captured.bin_id, captured.id)}
 
 
-@post("/bins/{bin_id:str}/requests/{request_id:int}/replay", include_in_schema=False, status_code=200)
+@post(
+    "/bins/{bin_id:str}/requests/{request_id:int}/replay",
+    include_in_schema=False,
+    status_code=200,
+    opt=OWNER_ONLY,
+)
 async def replay_panel(
     request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: int, data: Form
 ) -> Template:
@@ -320,7 +375,7 @@ async def compare_panel(store: StoreDep, bin_id: str, request_id: int, a: int, b
     return Template("_compare.html", context={"pair": chosen})
 
 
-@post("/bins/{bin_id:str}/forward", include_in_schema=False, status_code=200)
+@post("/bins/{bin_id:str}/forward", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
 async def forward_panel(
     request: Request[Any, Any, Any], store: StoreDep, bin_id: str, data: Form
 ) -> Template:
@@ -346,3 +401,42 @@ def attempt_view(attempt: Attempt) -> dict[str, Any]:
         "result": result,
         "view": describe_body(result.response_headers, result.response_body),
     }
+
+
+@post("/bins/{bin_id:str}/response", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
+async def response_panel(store: StoreDep, settings: SettingsDep, bin_id: str, data: Form) -> Template:
+    """The bin page's "Response" form: the default answer, CORS, and rules as JSON."""
+    bin = await store.get_bin(bin_id)
+    if bin is None:
+        return _missing(bin_id)
+    try:
+        answers = _response_from_form(data)
+        checked_response(settings, answers)
+    except (ClientException, ValueError, msgspec.ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, ClientException) else str(exc)
+        return Template("_response_form.html", context={"bin": bin, "error": detail, "saved": False})
+    bin = msgspec.structs.replace(bin, response=answers)
+    await store.update_bin(bin)
+    return Template("_response_form.html", context={"bin": bin, "error": None, "saved": True})
+
+
+def _response_from_form(form: dict[str, str]) -> ResponseSettings | None:
+    rules = (
+        msgspec.json.decode(form["rules"].strip() or "[]", type=list[ResponseRule]) if "rules" in form else []
+    )
+    cors = form.get("cors") == "on"
+    if form.get("custom") != "on":
+        return ResponseSettings(rules=rules, cors=cors) if rules or cors else None
+    try:
+        status = int(form.get("status", "200") or 200)
+        delay_ms = int(form.get("delay_ms", "0") or 0)
+    except ValueError:
+        raise ValueError("status and delay must be whole numbers") from None
+    default = ResponseSpec(
+        status=status,
+        headers=_header_lines(form.get("headers", "")),
+        body=form.get("body", ""),
+        content_type=form.get("content_type", "").strip() or None,
+        delay_ms=delay_ms,
+    )
+    return ResponseSettings(default=default, rules=rules, cors=cors)

@@ -17,6 +17,7 @@ from inspector.hub import Event
 from inspector.models import BinSecret, CapturedRequest
 from inspector.signatures import SignatureConfigError, Verdict
 from inspector.store import Store
+from inspector.web.access import OWNER_ONLY
 from inspector.web.deps import HubDep, StoreDep
 
 
@@ -142,7 +143,12 @@ class SignaturesController(Controller):
             for name in signatures.names()
         ]
 
-    @post("/bins/{bin_id:str}/requests/{request_id:int}/verify", status_code=200, summary="Check a signature")
+    @post(
+        "/bins/{bin_id:str}/requests/{request_id:int}/verify",
+        status_code=200,
+        summary="Check a signature",
+        opt=OWNER_ONLY,
+    )
     async def verify(self, store: StoreDep, bin_id: str, request_id: int, data: VerifyIn) -> Verdict:
         """Check the captured request's signature with a secret, on the exact bytes received.
 
@@ -153,12 +159,20 @@ class SignaturesController(Controller):
         """
         return run_verify(await _captured(store, bin_id, request_id), data)
 
-    @get("/bins/{bin_id:str}/secrets", summary="Secrets this bin remembers (never shown in full)")
+    @get(
+        "/bins/{bin_id:str}/secrets",
+        summary="Secrets this bin remembers (never shown in full)",
+        opt=OWNER_ONLY,
+    )
     async def list_secrets(self, store: StoreDep, bin_id: str) -> list[SecretOut]:
         await _require_bin(store, bin_id)
         return [secret_out(secret) for secret in await store.get_secrets(bin_id)]
 
-    @put("/bins/{bin_id:str}/secrets/{provider:str}", summary="Remember a provider secret for this bin")
+    @put(
+        "/bins/{bin_id:str}/secrets/{provider:str}",
+        summary="Remember a provider secret for this bin",
+        opt=OWNER_ONLY,
+    )
     async def set_secret(self, store: StoreDep, bin_id: str, provider: str, data: SecretIn) -> SecretOut:
         """From now on every request from this provider is checked on arrival; its row shows the verdict."""
         await _require_bin(store, bin_id)
@@ -166,7 +180,7 @@ class SignaturesController(Controller):
         await store.set_secret(bin_id, secret)
         return secret_out(secret)
 
-    @delete("/bins/{bin_id:str}/secrets/{provider:str}", summary="Forget a provider secret")
+    @delete("/bins/{bin_id:str}/secrets/{provider:str}", summary="Forget a provider secret", opt=OWNER_ONLY)
     async def delete_secret(self, store: StoreDep, bin_id: str, provider: str) -> None:
         await _require_bin(store, bin_id)
         if not await store.delete_secret(bin_id, provider):

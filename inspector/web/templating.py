@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import msgspec
 
 
 def human_size(size: int | None) -> str:
@@ -32,6 +33,39 @@ def wire_text(data: bytes, limit: int = 256 * 1024) -> str:
     return text
 
 
+# Shown masked until the user asks: credentials and signatures should not leak on a shared screen.
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-gitlab-token",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "stripe-signature",
+        "x-slack-signature",
+        "x-shopify-hmac-sha256",
+        "x-twilio-signature",
+        "webhook-signature",
+        "svix-signature",
+        "x-square-hmacsha256-signature",
+        "paddle-signature",
+        "x-zm-signature",
+        "linear-signature",
+        "x-signature-ed25519",
+        "x-twilio-email-event-webhook-signature",
+    }
+)
+
+
+def is_sensitive(header_name: str) -> bool:
+    return header_name.lower() in SENSITIVE_HEADERS
+
+
 def create_environment(directory: Path) -> jinja2.Environment:
     # Captured data is hostile: autoescape every template, whatever its extension.
     environment = jinja2.Environment(
@@ -44,4 +78,7 @@ def create_environment(directory: Path) -> jinja2.Environment:
     )
     environment.filters["size"] = human_size
     environment.filters["wire"] = wire_text
+    # JSON of our own structs, as text (autoescaped like any other value).
+    environment.filters["json"] = lambda value: msgspec.json.encode(value).decode()
+    environment.tests["sensitive"] = is_sensitive
     return environment

@@ -4,6 +4,7 @@ import { initKeys } from "./keys.js";
 import { initLive } from "./live.js";
 import { initRecentBins } from "./recent.js";
 import { initRemember } from "./remember.js";
+import { initReveal } from "./reveal.js";
 import { initTabs } from "./tabs.js";
 import { initTimes } from "./times.js";
 
@@ -14,3 +15,4 @@ initKeys();
 initTimes();
 initLive();
 initRemember();
+initReveal();

@@ -1,0 +1,57 @@
+"""Retention in the background: expired bins are deleted, and the stored-bytes cap is kept, in small steps."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+
+from inspector.hub import Event, Hub
+from inspector.store import Store
+
+log = structlog.get_logger(__name__)
+
+# Small steps: each is one short write, so captures waiting for the writer never wait long.
+BINS_PER_STEP = 20
+REQUESTS_PER_STEP = 200
+
+
+class Sweeper:
+    def __init__(self, store: Store, hub: Hub, *, interval: float, max_stored_bytes: int | None) -> None:
+        self._store = store
+        self._hub = hub
+        self._interval = interval
+        self._max_stored_bytes = max_stored_bytes
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="retention-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("retention sweep failed")
+
+    async def sweep(self) -> None:
+        while expired := await self._store.expired_bins(datetime.now(UTC), limit=BINS_PER_STEP):
+            for bin_id in expired:
+                await self._store.delete_bin(bin_id)
+                await self._hub.publish(Event(kind="bin_deleted", bin_id=bin_id))
+            log.info("expired bins deleted", count=len(expired))
+            await asyncio.sleep(0)
+        if self._max_stored_bytes is not None:
+            while (excess := await self._store.stored_bytes() - self._max_stored_bytes) > 0:
+                if not await self._store.free_bytes(excess, limit=REQUESTS_PER_STEP):
+                    break
+                await asyncio.sleep(0)
