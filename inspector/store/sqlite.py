@@ -6,7 +6,7 @@ import asyncio
 import functools
 import itertools
 import sqlite3
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -104,6 +104,9 @@ class SQLiteStore(Store):
         self._bin_cache: OrderedDict[str, Bin | None] = OrderedDict()
         # Read for every capture by the on-arrival verifier, so kept in memory (we are the only writer).
         self._secrets_cache: dict[str, list[BinSecret]] = {}
+        # Requests stored per bin, counted once and then kept up to date, so that keeping a bin
+        # to its limit costs nothing until the bin is actually over it.
+        self._counts: dict[str, int] = {}
         self._bin_cache_size = bin_cache_size
         self._queue: list[tuple[CapturedRequest, asyncio.Future[int]]] = []
         self._wake = asyncio.Event()
@@ -206,8 +209,6 @@ class SQLiteStore(Store):
         except Exception as exc:
             log.error("commit failed", error=str(exc), requests=len(batch))
             failure = exc
-        if inserted:
-            await self._evict_beyond_limits({request.bin_id for request, _ in batch})
         stored: set[int] | None = None
         if inserted != len(batch):
             # Rare: a bin vanished, or a statement failed after earlier ones committed.
@@ -216,6 +217,11 @@ class SQLiteStore(Store):
                 f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids
             )
             stored = {row[0] for row in found}
+        committed = [
+            request.bin_id for n, (request, _) in enumerate(batch) if stored is None or first_id + n in stored
+        ]
+        if committed:
+            await self._keep_within_limits(Counter(committed))
         for n, (request, future) in enumerate(batch):
             if future.done():  # the capture was cancelled; a committed row stays all the same
                 continue
@@ -225,17 +231,29 @@ class SQLiteStore(Store):
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 
-    async def _evict_beyond_limits(self, bin_ids: set[str]) -> None:
+    async def _keep_within_limits(self, added: Counter[str]) -> None:
         """Keep each bin to its newest max_requests: the oldest go, the newest are never refused."""
         conn = self._require_writer()
         try:
-            await conn.executemany(
-                "DELETE FROM requests WHERE bin_id = ?1 AND id <= (SELECT id FROM requests"
-                " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1"
-                " OFFSET (SELECT COALESCE(max_requests, ?2) FROM bins WHERE id = ?1))",
-                [(bin_id, self._max_requests) for bin_id in bin_ids],
-            )
+            for bin_id, count in added.items():
+                if bin_id in self._counts:
+                    self._counts[bin_id] += count
+                else:
+                    rows = await conn.execute_fetchall(
+                        "SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,)
+                    )
+                    self._counts[bin_id] = rows[0][0]
+                bin = await self.get_bin(bin_id)
+                limit = (bin.max_requests if bin else None) or self._max_requests
+                if self._counts[bin_id] > limit:
+                    await conn.execute(
+                        "DELETE FROM requests WHERE bin_id = ?1 AND id <= (SELECT id FROM requests"
+                        " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                        (bin_id, limit),
+                    )
+                    self._counts[bin_id] = limit
         except Exception as exc:  # the requests are committed; keeping too many is not worth failing them
+            self._counts.clear()
             log.error("eviction failed", error=str(exc))
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
@@ -293,18 +311,21 @@ class SQLiteStore(Store):
 
     async def free_bytes(self, excess: int, *, limit: int) -> int:
         # A row goes if the bytes before it, oldest first, do not yet cover the excess.
-        return await self._write(
+        freed = await self._write(
             "DELETE FROM requests WHERE id IN (SELECT id FROM (SELECT id, size,"
             " SUM(size) OVER (ORDER BY id) AS running FROM (SELECT id,"
             " CASE WHEN rejected IS NULL THEN COALESCE(body_size, 0) ELSE 0 END AS size"
             " FROM requests ORDER BY id LIMIT ?)) WHERE running - size < ?)",
             (limit, excess),
         )
+        self._counts.clear()  # rows of any bin may have gone
+        return freed
 
     async def delete_bin(self, bin_id: str) -> bool:
         deleted = await self._write("DELETE FROM bins WHERE id = ?", (bin_id,))
         self._cache_bin(bin_id, None)
         self._secrets_cache.pop(bin_id, None)
+        self._counts.pop(bin_id, None)
         return deleted > 0
 
     async def set_secret(self, bin_id: str, secret: BinSecret) -> None:
@@ -524,10 +545,14 @@ class SQLiteStore(Store):
         )
 
     async def delete_request(self, bin_id: str, request_id: int) -> bool:
-        return await self._write("DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id)) > 0
+        deleted = await self._write("DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id))
+        self._counts.pop(bin_id, None)
+        return deleted > 0
 
     async def clear_requests(self, bin_id: str) -> int:
-        return await self._write("DELETE FROM requests WHERE bin_id = ?", (bin_id,))
+        deleted = await self._write("DELETE FROM requests WHERE bin_id = ?", (bin_id,))
+        self._counts.pop(bin_id, None)
+        return deleted
 
     # -- reads ----------------------------------------------------------------------------
 
