@@ -120,7 +120,10 @@ class Capture:
             log.exception("capture could not be stored", bin=bin_id)
             await _answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
-        await self._hub.publish(Event(kind="request", bin_id=bin_id, request_id=request_id))
+        background = bool(bin.forward_targets) or bin.has_secrets
+        await self._hub.publish(
+            Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
+        )
         stored = msgspec.structs.replace(request, id=request_id)
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
         answers = bin.response

@@ -32,6 +32,8 @@ class Bin(msgspec.Struct, frozen=True, kw_only=True):
     creator_ip: str | None = None
     # Declared by the operator in the bins file: recreated at start-up, never expires.
     fixed: bool = False
+    # Whether it remembers a provider secret (each capture is then checked on arrival); from the store.
+    has_secrets: bool = False
 
 
 class ForwardStatus(msgspec.Struct, frozen=True, kw_only=True):

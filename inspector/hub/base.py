@@ -20,6 +20,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     kind: EventKind
     bin_id: str
     request_id: int | None = None
+    # The capture needs background work (an on-arrival signature check, auto-forward): only such
+    # events reach subscribe_all, so bins without either cost the workers nothing.
+    background: bool = False
 
 
 class Subscription(abc.ABC):
@@ -51,4 +54,4 @@ class Hub(abc.ABC):
 
     @abc.abstractmethod
     def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
-        """Subscribe to every bin's events, for background workers of this process."""
+        """Subscribe to the events of every bin that ask for background work (`background`)."""

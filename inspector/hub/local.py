@@ -51,7 +51,7 @@ class LocalHub(Hub):
         self._subscribers: defaultdict[str, set[_QueueSubscription]] = defaultdict(set)
 
     async def publish(self, event: Event) -> None:
-        for key in (event.bin_id, _ALL):
+        for key in (event.bin_id, _ALL) if event.background else (event.bin_id,):
             subscribers = self._subscribers.get(key)
             for subscription in list(subscribers or ()):
                 if not subscription.offer(event):

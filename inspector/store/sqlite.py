@@ -342,6 +342,7 @@ class SQLiteStore(Store):
             ),
         )
         self._secrets_cache.pop(bin_id, None)
+        self._bin_cache.pop(bin_id, None)  # its has_secrets changed
 
     async def get_secrets(self, bin_id: str) -> list[BinSecret]:
         if bin_id not in self._secrets_cache:
@@ -366,6 +367,7 @@ class SQLiteStore(Store):
             "DELETE FROM bin_secrets WHERE bin_id = ? AND provider = ?", (bin_id, provider)
         )
         self._secrets_cache.pop(bin_id, None)
+        self._bin_cache.pop(bin_id, None)  # its has_secrets changed
         return deleted > 0
 
     async def set_forward_targets(self, bin_id: str, targets: list[str]) -> None:
@@ -560,7 +562,11 @@ class SQLiteStore(Store):
         if bin_id in self._bin_cache:
             self._bin_cache.move_to_end(bin_id)
             return self._bin_cache[bin_id]
-        row = await self._fetchone(f"SELECT {_BIN_COLUMNS} FROM bins WHERE id = ?", (bin_id,))
+        row = await self._fetchone(
+            f"SELECT {_BIN_COLUMNS}, EXISTS (SELECT 1 FROM bin_secrets WHERE bin_secrets.bin_id = bins.id)"
+            " FROM bins WHERE id = ?",
+            (bin_id,),
+        )
         bin = _bin_from_row(row) if row else None
         self._cache_bin(bin_id, bin)
         return bin
@@ -656,6 +662,7 @@ def _bin_from_row(row: Any) -> Bin:
         share_token_hash=row[8],
         creator_ip=row[9],
         fixed=bool(row[10]),
+        has_secrets=bool(row[12]),
     )
 
 

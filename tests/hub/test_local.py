@@ -70,3 +70,12 @@ async def test_a_dropped_subscriber_gets_no_events_after_a_gap() -> None:
         rest = [event.request_id async for event in slow]
         received = [1, *rest]
         assert received == list(range(1, len(received) + 1))
+
+
+async def test_background_workers_get_only_events_that_need_them() -> None:
+    hub = LocalHub()
+    async with hub.subscribe_all() as worker, hub.subscribe("a") as page:
+        await hub.publish(Event(kind="request", bin_id="a", request_id=1))
+        await hub.publish(Event(kind="request", bin_id="a", request_id=2, background=True))
+        assert [e.request_id for e in await collect(worker, 1)] == [2]
+        assert [e.request_id for e in await collect(page, 2)] == [1, 2]  # pages see everything

@@ -342,3 +342,46 @@ def test_replay_can_re_sign_with_a_test_secret(
     # Stripe's own SDK accepts the fresh signature over the exact bytes that arrived.
     event = stripe.Webhook.construct_event(received.body.decode(), headers["stripe-signature"], secret)
     assert event["id"] == "evt_1"
+
+
+def test_private_bins_response_form_and_masked_headers(browser, start_server) -> None:
+    server = start_server("--private-bins")
+    owner_context, stranger_context = browser.new_context(), browser.new_context()
+    owner, stranger = owner_context.new_page(), stranger_context.new_page()
+    owner.on("dialog", lambda dialog: dialog.accept())
+    try:
+        bin_id = open_new_bin(owner, server)  # the owner's browser keeps the token in a cookie
+        assert "private" in owner.inner_text(".bin-meta")
+
+        stranger.goto(f"{server.url}/bins/{bin_id}")
+        assert "This bin is private" in stranger.inner_text("main")
+
+        owner.click("summary:has-text('Response')")
+        form = owner.locator("#response-form form")
+        form.locator("input[name=custom]").check()
+        form.locator("input[name=status]").fill("418")
+        form.locator("input[name=content_type]").fill("text/plain")
+        form.locator("textarea[name=body]").fill("teapot for {{method}}")
+        form.locator("button[type=submit]").click()
+        owner.wait_for_selector("#response-form >> text=Saved.")
+        answer = httpx.post(
+            f"{server.url}/b/{bin_id}/x", headers={"Authorization": "Bearer sender-secret-123"}
+        )
+        assert (answer.status_code, answer.text) == (418, "teapot for POST")  # senders need no token
+
+        request_id = int(answer.headers["x-inspector-request-id"])
+        owner.wait_for_selector(f"#r-{request_id}")
+        open_request(owner, request_id)
+        row = owner.locator("#detail table.headers tr", has_text="authorization")
+        assert "sender-secret-123" not in row.inner_text()
+        row.locator("[data-reveal]").click()
+        assert "Bearer sender-secret-123" in row.inner_text()
+
+        share = owner.context.request.post(f"{server.url}/api/bins/{bin_id}/share").json()
+        stranger.goto(share["share_url"])
+        stranger.wait_for_selector(f"#r-{request_id}")
+        stranger.goto(f"{server.url}/bins/{bin_id}")  # the share link is remembered
+        stranger.wait_for_selector(f"#r-{request_id}")
+    finally:
+        owner_context.close()
+        stranger_context.close()
