@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 
 from inspector import signatures
+from inspector.background import BackgroundTasks
 from inspector.hub import Event, Hub
 from inspector.models import BinSecret, CapturedRequest, SignatureCheck
 from inspector.store import Store
@@ -41,16 +41,13 @@ class AutoVerifier:
     def __init__(self, store: Store, hub: Hub) -> None:
         self._store = store
         self._hub = hub
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTasks()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="signature-auto-verify")
+        self._background.start(self._run(), "signature-auto-verify")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:

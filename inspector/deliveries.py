@@ -10,6 +10,7 @@ import httpx
 import msgspec
 import structlog
 
+from inspector.background import BackgroundTasks
 from inspector.hub import Event, Hub
 from inspector.models import Attempt, CapturedRequest, ForwardJob
 from inspector.replay import (
@@ -57,23 +58,17 @@ class Deliveries:
         self._max_pending = max_pending
         self._client: httpx.AsyncClient | None = None
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._background = BackgroundTasks()
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
         self._client = make_client(self.policy)
-        self._tasks = [
-            asyncio.create_task(self._forward_loop(), name="auto-forward"),
-            asyncio.create_task(self._watch_captures(), name="auto-forward-watch"),
-        ]
+        self._background.start(self._forward_loop(), "auto-forward")
+        self._background.start(self._watch_captures(), "auto-forward-watch")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._background.stop()
         if self._client is not None:
             await self._client.aclose()
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 import structlog
 
+from inspector.background import BackgroundTasks
 from inspector.hub import Event, Hub
 from inspector.store import Store
 
@@ -24,16 +24,13 @@ class Sweeper:
         self._hub = hub
         self._interval = interval
         self._max_stored_bytes = max_stored_bytes
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTasks()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="retention-sweeper")
+        self._background.start(self._run(), "retention-sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:

@@ -168,11 +168,16 @@ async def open_bin(
     return bin, token
 
 
-def request_out(captured: CapturedRequest) -> RequestOut:
+def text_or_base64(data: bytes) -> tuple[str, str]:
+    """Bytes for a JSON answer: as text when they are valid UTF-8, else base64; with which it is."""
     try:
-        body, encoding = captured.body.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        body, encoding = base64.b64encode(captured.body).decode("ascii"), "base64"
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def request_out(captured: CapturedRequest) -> RequestOut:
+    body, encoding = text_or_base64(captured.body)
     return RequestOut(
         id=captured.id,
         bin_id=captured.bin_id,
@@ -216,15 +221,15 @@ def _bytes_response(
     )
 
 
-async def _existing_bin(store: Store, bin_id: str) -> Bin:
+async def existing_bin(store: Store, bin_id: str) -> Bin:
     bin = await store.get_bin(bin_id)
     if bin is None:
         raise NotFoundException(f"There is no bin named {bin_id!r}.")
     return bin
 
 
-async def _existing_request(store: Store, bin_id: str, request_id: int) -> CapturedRequest:
-    await _existing_bin(store, bin_id)
+async def existing_request(store: Store, bin_id: str, request_id: int) -> CapturedRequest:
+    await existing_bin(store, bin_id)
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
         raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
@@ -260,7 +265,7 @@ class BinsController(Controller):
         bin_id: str,
         data: UpdateBin,
     ) -> BinOut:
-        bin = await _existing_bin(store, bin_id)
+        bin = await existing_bin(store, bin_id)
         checked_retention(data.ttl_seconds, data.max_requests)
         changes: dict[str, Any] = {}
         if data.private is not None:
@@ -275,7 +280,7 @@ class BinsController(Controller):
 
     @get("/{bin_id:str}/response", summary="How the bin answers senders")
     async def get_response(self, store: StoreDep, bin_id: str) -> ResponseSettings | None:
-        return (await _existing_bin(store, bin_id)).response
+        return (await existing_bin(store, bin_id)).response
 
     @put("/{bin_id:str}/response", summary="Set how the bin answers senders", opt=OWNER_ONLY)
     async def set_response(
@@ -285,7 +290,7 @@ class BinsController(Controller):
         `default` last), and `cors`. Body templates take {{method}}, {{path}}, {{query.NAME}},
         {{header.NAME}}, {{json.a.b}} and more; values are inserted as text, escaped for JSON and
         HTML bodies, never evaluated. null restores the built-in answer."""
-        bin = await _existing_bin(store, bin_id)
+        bin = await existing_bin(store, bin_id)
         await store.update_bin(msgspec.structs.replace(bin, response=checked_response(settings, data)))
         return data
 
@@ -294,7 +299,7 @@ class BinsController(Controller):
         self, request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
     ) -> ShareOut:
         """A new share token (the previous one stops working): it reads the bin, never changes it."""
-        bin = await _existing_bin(store, bin_id)
+        bin = await existing_bin(store, bin_id)
         token = new_token()
         await store.update_bin(msgspec.structs.replace(bin, share_token_hash=token_hash(token)))
         base = public_base_url(request.scope, settings.trusted_proxies, settings.public_url)
@@ -304,7 +309,7 @@ class BinsController(Controller):
     async def get_bin(
         self, request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
     ) -> BinOut:
-        bin = await _existing_bin(store, bin_id)
+        bin = await existing_bin(store, bin_id)
         return _bin_out(request, settings, bin, await store.count_requests(bin_id))
 
     @delete("/{bin_id:str}", summary="Delete a bin and everything it captured", opt=OWNER_ONLY)
@@ -315,7 +320,7 @@ class BinsController(Controller):
 
     @delete("/{bin_id:str}/requests", summary="Clear a bin", opt=OWNER_ONLY)
     async def clear_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
-        await _existing_bin(store, bin_id)
+        await existing_bin(store, bin_id)
         await store.clear_requests(bin_id)
         await hub.publish(Event(kind="bin_cleared", bin_id=bin_id))
 
@@ -330,7 +335,7 @@ class BinsController(Controller):
             Parameter(ge=1, description="Only requests older than this id (the previous page's `next`)"),
         ] = None,
     ) -> RequestPage:
-        await _existing_bin(store, bin_id)
+        await existing_bin(store, bin_id)
         # One extra row tells whether an older page exists without a second query.
         rows = await store.list_requests(bin_id, limit=limit + 1, before=before)
         items = rows[:limit]
@@ -339,7 +344,7 @@ class BinsController(Controller):
     @get("/{bin_id:str}/requests/{request_id:int}", summary="One captured request in full")
     async def get_request(self, store: StoreDep, bin_id: str, request_id: int) -> RequestOut:
         """The body is text when it is valid UTF-8, else base64; `body_encoding` says which."""
-        return request_out(await _existing_request(store, bin_id, request_id))
+        return request_out(await existing_request(store, bin_id, request_id))
 
     @get(
         "/{bin_id:str}/requests/{request_id:int}/body",
@@ -350,7 +355,7 @@ class BinsController(Controller):
         self, store: StoreDep, bin_id: str, request_id: int, download: bool = False
     ) -> Response[bytes]:
         """The body as received, with its original Content-Type; `download=true` saves it as a file."""
-        captured = await _existing_request(store, bin_id, request_id)
+        captured = await existing_request(store, bin_id, request_id)
         return _bytes_response(
             captured.body, captured.content_type, f"request-{request_id}.bin", attachment=download
         )
@@ -358,7 +363,7 @@ class BinsController(Controller):
     @get("/{bin_id:str}/requests/{request_id:int}/parts/{index:int}", summary="One part of a multipart body")
     async def get_part(self, store: StoreDep, bin_id: str, request_id: int, index: int) -> Response[bytes]:
         """The exact bytes of a multipart body's part (0 is the first), as a download."""
-        captured = await _existing_request(store, bin_id, request_id)
+        captured = await existing_request(store, bin_id, request_id)
         parts = describe(captured).parts or ()
         if not 0 <= index < len(parts):
             raise NotFoundException(f"Request {request_id} has no multipart part {index}.")
@@ -372,7 +377,7 @@ class BinsController(Controller):
 
     @delete("/{bin_id:str}/requests/{request_id:int}", summary="Delete one captured request", opt=OWNER_ONLY)
     async def delete_request(self, store: StoreDep, hub: HubDep, bin_id: str, request_id: int) -> None:
-        await _existing_bin(store, bin_id)
+        await existing_bin(store, bin_id)
         if not await store.delete_request(bin_id, request_id):
             raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
         await hub.publish(Event(kind="request_deleted", bin_id=bin_id, request_id=request_id))

@@ -10,14 +10,14 @@ from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import ClientException
 
 from inspector.deliveries import Deliveries
 from inspector.models import Attempt, CapturedRequest, ForwardJob
 from inspector.replay import DeliveryResult, Overrides, Redirect, build_outbound
-from inspector.store import Store
 from inspector.targets import TargetRefused
 from inspector.web.access import OWNER_ONLY
+from inspector.web.api import existing_bin, existing_request, text_or_base64
 from inspector.web.deps import StoreDep
 
 MAX_TIMEOUT = 120.0
@@ -80,20 +80,13 @@ class ForwardOut(msgspec.Struct):
     targets: list[str]
 
 
-def _text_or_base64(data: bytes) -> tuple[str, str]:
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return base64.b64encode(data).decode("ascii"), "base64"
-
-
 def decode_result(attempt: Attempt) -> DeliveryResult:
     return msgspec.json.decode(attempt.result, type=DeliveryResult)
 
 
 def attempt_out(attempt: Attempt) -> AttemptOut:
     result = decode_result(attempt)
-    body, encoding = _text_or_base64(result.response_body)
+    body, encoding = text_or_base64(result.response_body)
     return AttemptOut(
         id=attempt.id,
         request_id=attempt.request_id,
@@ -184,15 +177,6 @@ def checked_targets(deliveries: Deliveries, bin_id: str, targets: list[str]) -> 
     return list(dict.fromkeys(cleaned))
 
 
-async def captured_or_404(store: Store, bin_id: str, request_id: int) -> CapturedRequest:
-    if await store.get_bin(bin_id) is None:
-        raise NotFoundException(f"There is no bin named {bin_id!r}.")
-    captured = await store.get_request(bin_id, request_id)
-    if captured is None:
-        raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
-    return captured
-
-
 def deliveries_of(request: Request[Any, Any, Any]) -> Deliveries:
     return request.app.state.deliveries
 
@@ -216,25 +200,22 @@ class DeliveriesController(Controller):
         redirects followed only when asked. The answer is the recorded attempt: the request as
         sent, the response (status, headers, body), the duration, and any error in plain words.
         """
-        captured = await captured_or_404(store, bin_id, request_id)
+        captured = await existing_request(store, bin_id, request_id)
         return attempt_out(await replay(deliveries_of(request), captured, data))
 
     @get("/requests/{request_id:int}/attempts", summary="Every replay and forward attempt of a capture")
     async def attempts(self, store: StoreDep, bin_id: str, request_id: int) -> list[AttemptOut]:
-        await captured_or_404(store, bin_id, request_id)
+        await existing_request(store, bin_id, request_id)
         return [attempt_out(attempt) for attempt in await store.list_attempts(bin_id, request_id)]
 
     @get("/requests/{request_id:int}/forwards", summary="Auto-forward delivery status of a capture")
     async def forwards(self, store: StoreDep, bin_id: str, request_id: int) -> list[ForwardJob]:
-        await captured_or_404(store, bin_id, request_id)
+        await existing_request(store, bin_id, request_id)
         return await store.forward_jobs(bin_id, request_id)
 
     @get("/forward", summary="Where the bin forwards each capture")
     async def get_forward(self, store: StoreDep, bin_id: str) -> ForwardOut:
-        bin = await store.get_bin(bin_id)
-        if bin is None:
-            raise NotFoundException(f"There is no bin named {bin_id!r}.")
-        return ForwardOut(targets=bin.forward_targets)
+        return ForwardOut(targets=(await existing_bin(store, bin_id)).forward_targets)
 
     @put("/forward", summary="Set the bin's auto-forward targets", opt=OWNER_ONLY)
     async def set_forward(
@@ -242,8 +223,7 @@ class DeliveriesController(Controller):
     ) -> ForwardOut:
         """Each new capture is delivered to every target in the background, retried with backoff
         on failure or 5xx; pending deliveries survive a restart. An empty list turns it off."""
-        if await store.get_bin(bin_id) is None:
-            raise NotFoundException(f"There is no bin named {bin_id!r}.")
+        await existing_bin(store, bin_id)
         targets = checked_targets(deliveries_of(request), bin_id, data.targets)
         await store.set_forward_targets(bin_id, targets)
         return ForwardOut(targets=targets)

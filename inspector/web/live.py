@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 import jinja2
 import msgspec
 from litestar import Request, get
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -20,6 +21,7 @@ from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.models import CapturedRequest
 from inspector.store import Store
+from inspector.web.access import READ, allowed, presented_tokens
 from inspector.web.api import request_out
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
 
@@ -134,9 +136,9 @@ class LiveViews:
         if event.kind in ("request_checked", "request_forwarded") and event.request_id is not None:
             row = await self._store.get_summary(event.bin_id, event.request_id)
             extra = {"signature": row and row.signature, "forwarding": row and row.forwarding}
-            return msgspec.json.encode({**msgspec.structs.asdict(event), **extra}).decode()
+            return msgspec.json.encode({**_public(event), **extra}).decode()
         if event.kind != "request" or event.request_id is None:
-            return msgspec.json.encode(event).decode()
+            return msgspec.json.encode(_public(event)).decode()
         request = await self._store.get_request(event.bin_id, event.request_id)
         return msgspec.json.encode(request_out(request)).decode() if request else None
 
@@ -152,6 +154,11 @@ class LiveViews:
         return (
             msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
         )
+
+
+def _public(event: Event) -> dict[str, Any]:
+    """What API clients see of an event: not the hub's internal routing hints."""
+    return {"kind": event.kind, "bin_id": event.bin_id, "request_id": event.request_id}
 
 
 async def _encoded(
@@ -260,22 +267,30 @@ class SmeeChannel:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         bin_id = scope["path"].removeprefix("/b/").split("/", 1)[0]
-        if await self._store.get_bin(bin_id) is None:
-            body = msgspec.json.encode({"status_code": 404, "detail": f"There is no bin named {bin_id!r}."})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [(b"content-type", b"application/json")],
-                }
+        bin = await self._store.get_bin(bin_id)
+        if bin is None:
+            await _refuse(send, 404, f"There is no bin named {bin_id!r}.")
+            return
+        # Senders know the capture URL, so listening on it needs the token for a private bin:
+        # smee-client takes it in the URL (?token=... or a share token as ?share=...).
+        if not allowed(bin, presented_tokens(ASGIConnection(scope), bin_id), READ):
+            await _refuse(
+                send, 401, "This bin is private: add ?token=TOKEN (or ?share=...) to the channel URL."
             )
-            await send({"type": "http.response.body", "body": body})
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         newest = await self._store.list_requests(bin_id, limit=1)
         after = _cursor(headers, newest[0].id if newest else 0)
         stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
         await stream(scope, receive, send)
+
+
+async def _refuse(send: Any, status: int, detail: str) -> None:
+    body = msgspec.json.encode({"status_code": status, "detail": detail})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 @get("/bins/{bin_id:str}/events", include_in_schema=False)

@@ -18,6 +18,7 @@ from inspector.models import BinSecret, CapturedRequest
 from inspector.signatures import SignatureConfigError, Verdict
 from inspector.store import Store
 from inspector.web.access import OWNER_ONLY
+from inspector.web.api import existing_bin, existing_request, text_or_base64
 from inspector.web.deps import HubDep, StoreDep
 
 
@@ -105,20 +106,6 @@ def checked_secret(provider: str, data: SecretIn) -> BinSecret:
     )
 
 
-async def _captured(store: Store, bin_id: str, request_id: int) -> CapturedRequest:
-    if await store.get_bin(bin_id) is None:
-        raise NotFoundException(f"There is no bin named {bin_id!r}.")
-    captured = await store.get_request(bin_id, request_id)
-    if captured is None:
-        raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
-    return captured
-
-
-async def _require_bin(store: Store, bin_id: str) -> None:
-    if await store.get_bin(bin_id) is None:
-        raise NotFoundException(f"There is no bin named {bin_id!r}.")
-
-
 async def remember(
     store: Store, hub: HubDep, bin_id: str, secret: BinSecret, captured: CapturedRequest
 ) -> None:
@@ -157,7 +144,7 @@ class SignaturesController(Controller):
         expected vs received, timestamp skew against the tolerance, hints at likely causes).
         Unknown providers, malformed secrets and unknown options are 400.
         """
-        return run_verify(await _captured(store, bin_id, request_id), data)
+        return run_verify(await existing_request(store, bin_id, request_id), data)
 
     @get(
         "/bins/{bin_id:str}/secrets",
@@ -165,7 +152,7 @@ class SignaturesController(Controller):
         opt=OWNER_ONLY,
     )
     async def list_secrets(self, store: StoreDep, bin_id: str) -> list[SecretOut]:
-        await _require_bin(store, bin_id)
+        await existing_bin(store, bin_id)
         return [secret_out(secret) for secret in await store.get_secrets(bin_id)]
 
     @put(
@@ -175,14 +162,14 @@ class SignaturesController(Controller):
     )
     async def set_secret(self, store: StoreDep, bin_id: str, provider: str, data: SecretIn) -> SecretOut:
         """From now on every request from this provider is checked on arrival; its row shows the verdict."""
-        await _require_bin(store, bin_id)
+        await existing_bin(store, bin_id)
         secret = checked_secret(provider, data)
         await store.set_secret(bin_id, secret)
         return secret_out(secret)
 
     @delete("/bins/{bin_id:str}/secrets/{provider:str}", summary="Forget a provider secret", opt=OWNER_ONLY)
     async def delete_secret(self, store: StoreDep, bin_id: str, provider: str) -> None:
-        await _require_bin(store, bin_id)
+        await existing_bin(store, bin_id)
         if not await store.delete_secret(bin_id, provider):
             raise NotFoundException(f"Bin {bin_id!r} remembers no {provider} secret.")
 
@@ -206,10 +193,7 @@ def run_sign(data: SignIn) -> SignOut:
         signed = signatures.sign(data.provider, body, data.secret, timestamp, **data.options)
     except SignatureConfigError as exc:
         raise ClientException(str(exc)) from None
-    try:
-        text, encoding = signed.body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(signed.body).decode("ascii"), "base64"
+    text, encoding = text_or_base64(signed.body)
     return SignOut(
         provider=signed.provider,
         headers=list(signed.headers),

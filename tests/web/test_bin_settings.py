@@ -269,3 +269,15 @@ def test_a_bad_bins_file_stops_start_up_with_a_clear_error(tmp_path: Path) -> No
     )
     assert result.returncode != 0
     assert "3 to 64 characters" in result.stderr
+
+
+def test_the_smee_channel_of_a_private_bin_needs_its_token(
+    client: httpx.Client, server: ServerProcess
+) -> None:
+    created = client.post("/api/bins", json={"private": True}).json()
+    listen = {"Accept": "text/event-stream"}
+    assert client.get(f"/b/{created['id']}", headers=listen).status_code == 401
+    url = f"{server.url}/b/{created['id']}?token={created['token']}"
+    with httpx.stream("GET", url, headers=listen, timeout=5) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
