@@ -115,6 +115,35 @@ def detect(request: CapturedRequest) -> bool:
     return False
 
 
+def _configured(
+    header: str | None,
+    payload: str | None,
+    timestamp_header: str | None,
+    algorithm: str | None,
+    encoding: str | None,
+    prefix: str | None,
+    secret_encoding: str | None,
+) -> tuple[str, Template, str | None, HmacScheme]:
+    """The options verify and sign share: (header name, parsed payload template, timestamp header, scheme)."""
+    name = text_option("header", header, required=True) or ""
+    template_text = text_option("payload", payload) or "{body}"
+    template = parse_template(template_text)
+    stamp_header = text_option("timestamp_header", timestamp_header)
+    if _uses(template, "timestamp") and stamp_header is None:
+        raise SignatureConfigError(
+            "The payload uses {timestamp}: say which header holds it with timestamp_header."
+        )
+    hmac_scheme = scheme(
+        header=name,
+        algorithm=algorithm,
+        encoding=encoding,
+        prefix=prefix,
+        payload=template_text,
+        secret_encoding=secret_encoding,
+    )
+    return name, template, stamp_header, hmac_scheme
+
+
 def verify(
     request: CapturedRequest,
     secret: str,
@@ -135,23 +164,10 @@ def verify(
     timestamp_header, where {timestamp} comes from (seconds, or milliseconds); tolerance in seconds
     (default 300 with a timestamp_header); secret_encoding text|base64|hex; url, the public URL for {url}.
     """
-    name = text_option("header", header, required=True) or ""
-    template_text = text_option("payload", payload) or "{body}"
-    template = parse_template(template_text)
-    stamp_header = text_option("timestamp_header", timestamp_header)
-    if _uses(template, "timestamp") and stamp_header is None:
-        raise SignatureConfigError(
-            "The payload uses {timestamp}: say which header holds it with timestamp_header."
-        )
-    allowed = seconds_option("tolerance", tolerance, TOLERANCE if stamp_header else None)
-    hmac_scheme = scheme(
-        header=name,
-        algorithm=algorithm,
-        encoding=encoding,
-        prefix=prefix,
-        payload=template_text,
-        secret_encoding=secret_encoding,
+    name, template, stamp_header, hmac_scheme = _configured(
+        header, payload, timestamp_header, algorithm, encoding, prefix, secret_encoding
     )
+    allowed = seconds_option("tolerance", tolerance, TOLERANCE if stamp_header else None)
     full_url = url_option(url, request)
     value = request.header(name)
     if value is None:
@@ -207,21 +223,8 @@ def sign(
     method: str | None = None,
 ) -> Signed:
     """The same options as verify, plus method (default POST) for {method}; {url} needs url."""
-    name = text_option("header", header, required=True) or ""
-    template_text = text_option("payload", payload) or "{body}"
-    template = parse_template(template_text)
-    stamp_header = text_option("timestamp_header", timestamp_header)
-    if _uses(template, "timestamp") and stamp_header is None:
-        raise SignatureConfigError(
-            "The payload uses {timestamp}: say which header carries it with timestamp_header."
-        )
-    hmac_scheme = scheme(
-        header=name,
-        algorithm=algorithm,
-        encoding=encoding,
-        prefix=prefix,
-        payload=template_text,
-        secret_encoding=secret_encoding,
+    name, template, stamp_header, hmac_scheme = _configured(
+        header, payload, timestamp_header, algorithm, encoding, prefix, secret_encoding
     )
     target = text_option("url", url, required=_uses(template, "url") or _uses(template, "path"))
 
