@@ -124,14 +124,13 @@ class Capture:
         await self._hub.publish(
             Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
         )
-        stored = msgspec.structs.replace(request, id=request_id)
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
         answers = bin.response
         if answers and answers.cors and is_preflight(request.method, headers):
             await _send(send, PREFLIGHT_STATUS, [*cors_preflight_headers(headers), request_id_header], b"")
             return
         spec = choose(answers, request.method, request.sub_path) if answers else None
-        if spec is None:
+        if answers is None or spec is None:
             cors = cors_headers(headers) if answers and answers.cors else []
             await _answer(
                 send,
@@ -141,7 +140,8 @@ class Capture:
                 extra=[request_id_header, *cors],
             )
             return
-        answer = build_answer(spec, stored, cors=answers.cors if answers else False)
+        # Templates may use the request's id, so the answer is built from the stored request.
+        answer = build_answer(spec, msgspec.structs.replace(request, id=request_id), cors=answers.cors)
         if answer.delay_seconds:
             # The request is already stored: the delay only holds the answer, as the user asked.
             await asyncio.sleep(min(answer.delay_seconds, self._settings.max_response_delay_seconds))
