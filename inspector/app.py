@@ -27,6 +27,7 @@ from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
 from inspector.web.access import bin_guard
 from inspector.web.api import BinsController
+from inspector.web.csrf import CrossSiteGuard
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.health import healthz
@@ -77,7 +78,7 @@ class InspectorApp:
         self.web = web
         self._capture = capture
         self._smee = smee
-        self._pages = SecurityHeaders(web)
+        self._pages = SecurityHeaders(CrossSiteGuard(web, settings.trusted_proxies, settings.public_url))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_capture_path(scope["path"]):

@@ -46,5 +46,27 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Browsers keep bin tokens in cookies named with these prefixes (scoped to the dashboard's paths).
+TOKEN_COOKIE_PREFIXES = ("inspector_owner_", "inspector_share_")
+
+
+def owner_cookie(bin_id: str) -> str:
+    return f"inspector_owner_{bin_id}"
+
+
+def share_cookie(bin_id: str) -> str:
+    return f"inspector_share_{bin_id}"
+
+
+def without_token_cookies(value: str) -> str:
+    """A Cookie header without this server's token cookies: a capture never stores our own credentials.
+
+    Browsers do not send them to capture URLs (their paths do not match); this is the second wall,
+    for cookies set before they were scoped, or by hand.
+    """
+    pairs = [pair for pair in value.split(";") if not pair.strip().startswith(TOKEN_COOKIE_PREFIXES)]
+    return ";".join(pairs).strip()
+
+
 def token_matches(token: str, expected_hash: str | None) -> bool:
     return expected_hash is not None and hmac.compare_digest(token_hash(token), expected_hash)

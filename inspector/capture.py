@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from inspector.bins import without_token_cookies
 from inspector.config import PUBLIC_BIN_RATE, PUBLIC_CLIENT_RATE, Settings, effective_limit, format_size
 from inspector.hub import Event, Hub
 from inspector.models import CapturedRequest, Header
@@ -78,6 +79,8 @@ class Capture:
             return
 
         headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        if any(k == b"cookie" and b"inspector_" in v for k, v in scope["headers"]):
+            headers = _without_credentials(headers)
         request = self._describe(scope, bin_id, path, slash + rest, headers, received_at)
         if problem := self._header_problem(scope["headers"]):
             await self._store_rejected(msgspec.structs.replace(request, rejected=problem))
@@ -218,6 +221,17 @@ class Capture:
             log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
             return
         await self._hub.publish(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
+
+
+def _without_credentials(headers: list[Header]) -> list[Header]:
+    kept = []
+    for name, value in headers:
+        if name == "cookie":
+            value = without_token_cookies(value)
+            if not value:
+                continue
+        kept.append((name, value))
+    return kept
 
 
 def _declared_length(headers: list[Header]) -> int | None:

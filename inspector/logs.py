@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
+
+
+# ?token= and ?share= open private bins: a log line must not be a way in.
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:token|share)=)[^&#\s]*")
+
+
+def redact_tokens(text: str) -> str:
+    return _TOKEN_IN_QUERY.sub(r"\1REDACTED", text)
+
+
+class _RedactTokens(logging.Filter):
+    """uvicorn's access log writes each request's path with its query: tokens are blanked there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
 
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
@@ -42,3 +60,6 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.filters = [f for f in access.filters if not isinstance(f, _RedactTokens)]
+    access.addFilter(_RedactTokens())

@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from inspector.bins import token_matches
+from inspector.bins import owner_cookie, share_cookie, token_matches
 from inspector.models import Bin
 from inspector.store import Store
 
@@ -16,14 +16,8 @@ OWNER = "owner"
 READ = "read"
 # For handlers that change a bin or act with its data: opt=OWNER_ONLY.
 OWNER_ONLY = {"access": OWNER}
-
-
-def owner_cookie(bin_id: str) -> str:
-    return f"inspector_owner_{bin_id}"
-
-
-def share_cookie(bin_id: str) -> str:
-    return f"inspector_share_{bin_id}"
+# Query parameters that carry a token: links for smee-client and share links for people.
+TOKEN_PARAMETERS = ("token", "share")
 
 
 def presented_tokens(connection: ASGIConnection[Any, Any, Any, Any], bin_id: str) -> list[str]:
@@ -35,7 +29,7 @@ def presented_tokens(connection: ASGIConnection[Any, Any, Any, Any], bin_id: str
     for name in (owner_cookie(bin_id), share_cookie(bin_id)):
         if value := connection.cookies.get(name):
             tokens.append(value)
-    for name in ("token", "share"):
+    for name in TOKEN_PARAMETERS:
         if value := connection.query_params.get(name):
             tokens.append(value)
     return tokens

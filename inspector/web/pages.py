@@ -6,7 +6,7 @@ import base64
 import shlex
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from litestar import Request, delete, get, post
@@ -17,7 +17,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
 from inspector import signatures
-from inspector.bins import token_matches
+from inspector.bins import owner_cookie, share_cookie, token_matches
 from inspector.bodies import describe, describe_body
 from inspector.capture import PREFIX
 from inspector.exports import to_curl, to_raw_http
@@ -25,7 +25,7 @@ from inspector.models import Attempt, Bin, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
-from inspector.web.access import OWNER_ONLY, owner_cookie, share_cookie
+from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.api import checked_response, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
 from inspector.web.deps import HubDep, SettingsDep, StoreDep
@@ -118,32 +118,63 @@ async def home(request: Request[Any, Any, Any], settings: SettingsDep) -> Templa
 async def create_bin(request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep) -> Redirect:
     """The "New bin" button: the browser keeps the owner token in a cookie for this bin."""
     bin, token = await open_bin(request, store, settings, None)
-    return Redirect(
-        f"/bins/{bin.id}", status_code=303, cookies=[_token_cookie(request, owner_cookie(bin.id), token, bin)]
-    )
+    cookies = _token_cookies(request, settings, owner_cookie(bin.id), token, bin)
+    return Redirect(f"/bins/{bin.id}", status_code=303, cookies=cookies)
 
 
-def _token_cookie(request: Request[Any, Any, Any], name: str, token: str, bin: Bin) -> Cookie:
+def _token_cookies(
+    request: Request[Any, Any, Any], settings: SettingsDep, name: str, token: str, bin: Bin
+) -> list[Cookie]:
+    """A bin's token as cookies that reach only that bin's pages and API, never a capture URL.
+
+    With Path=/ a browser would send every token it holds to any bin it is led to (a link, a
+    redirect), where the bin's creator reads them from the captured Cookie header. Cookies have one
+    path each, so the dashboard's two prefixes get one cookie each.
+    """
     seconds = max(60, int((bin.expires_at - datetime.now(UTC)).total_seconds()))
-    return Cookie(
-        key=name,
-        value=token,
-        path="/",
-        max_age=seconds,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    secure = _base_url(request, settings).startswith("https://")
+    return [
+        Cookie(
+            key=name,
+            value=token,
+            path=path,
+            max_age=seconds,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+        for path in (f"/bins/{bin.id}", f"/api/bins/{bin.id}")
+    ]
 
 
-def _link_cookies(request: Request[Any, Any, Any], bin: Bin) -> list[Cookie]:
+def _link_cookies(request: Request[Any, Any, Any], settings: SettingsDep, bin: Bin) -> list[Cookie]:
     """A token or share link opened in the browser is kept in a cookie, so later requests need no link."""
     cookies = []
     if (token := request.query_params.get("token")) and token_matches(token, bin.owner_token_hash):
-        cookies.append(_token_cookie(request, owner_cookie(bin.id), token, bin))
+        cookies += _token_cookies(request, settings, owner_cookie(bin.id), token, bin)
     if (share := request.query_params.get("share")) and token_matches(share, bin.share_token_hash):
-        cookies.append(_token_cookie(request, share_cookie(bin.id), share, bin))
+        cookies += _token_cookies(request, settings, share_cookie(bin.id), share, bin)
+    if any(name in request.cookies for name in (owner_cookie(bin.id), share_cookie(bin.id))):
+        # Earlier versions set these cookies with Path=/, which capture URLs match: expire them.
+        cookies += [
+            Cookie(key=name, value="", path="/", max_age=0, httponly=True, samesite="lax")
+            for name in (owner_cookie(bin.id), share_cookie(bin.id))
+        ]
     return cookies
+
+
+def _without_tokens(request: Request[Any, Any, Any], settings: SettingsDep, bin: Bin) -> Redirect | None:
+    """A page opened with ?token= or ?share= keeps it in a cookie and moves to the URL without it,
+    so the token leaves the address bar, the history and any screenshot of the page."""
+    query = parse_qsl(request.url.query or "", keep_blank_values=True)
+    if not any(name in TOKEN_PARAMETERS for name, _ in query):
+        return None
+    kept = urlencode([(name, value) for name, value in query if name not in TOKEN_PARAMETERS])
+    return Redirect(
+        request.url.path + (f"?{kept}" if kept else ""),
+        status_code=303,
+        cookies=_link_cookies(request, settings, bin),
+    )
 
 
 def access_denied_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -157,12 +188,14 @@ def access_denied_page(request: Request[Any, Any, Any], exc: HTTPException) -> R
 @get("/bins/{bin_id:str}", include_in_schema=False)
 async def bin_page(
     request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
-) -> Template:
+) -> Template | Redirect:
     bin = await store.get_bin(bin_id)
     if bin is None:
         return _missing(bin_id)
+    if clean := _without_tokens(request, settings, bin):
+        return clean
     page = await _bin_page(request, store, settings, bin, None)
-    page.cookies.extend(_link_cookies(request, bin))
+    page.cookies.extend(_link_cookies(request, settings, bin))
     return page
 
 
@@ -177,10 +210,12 @@ async def older_rows(store: StoreDep, bin_id: str, before: int) -> Template:
 @get("/bins/{bin_id:str}/requests/{request_id:int}", include_in_schema=False)
 async def request_page(
     request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str, request_id: int
-) -> Template:
+) -> Template | Redirect:
     bin = await store.get_bin(bin_id)
     if bin is None:
         return _missing(bin_id)
+    if clean := _without_tokens(request, settings, bin):
+        return clean
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
         if _is_fragment_request(request):

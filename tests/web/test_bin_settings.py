@@ -171,7 +171,10 @@ def test_private_bins_need_their_token(client: httpx.Client, server: ServerProce
     # The dashboard explains, and a share link opens it in a browser.
     page = client.get(f"/bins/{bin_id}")
     assert "This bin is private" in page.text
-    assert client.get(share["share_url"].replace(server.url, "")).status_code == 200
+    with httpx.Client(base_url=server.url, follow_redirects=True) as browser_like:
+        opened = browser_like.get(share["share_url"].replace(server.url, ""))
+        assert opened.status_code == 200
+        assert "This bin is private" not in opened.text
     assert client.delete(f"/api/bins/{bin_id}", headers=owner).status_code == 204
 
 
