@@ -8,7 +8,6 @@ import sys
 
 import structlog
 
-
 # ?token= and ?share= open private bins: a log line must not be a way in.
 _TOKEN_IN_QUERY = re.compile(r"([?&](?:token|share)=)[^&#\s]*")
 

@@ -44,7 +44,9 @@ def test_cookies_are_scoped_to_the_bins_pages_and_api(server: ServerProcess) -> 
         assert created.status_code == 303
         bin_id = created.headers["location"].rsplit("/", 1)[1]
         cookies = created.headers.get_list("set-cookie")
-        paths = sorted(part.strip() for c in cookies for part in c.split(";") if part.strip().startswith("Path="))
+        paths = sorted(
+            part.strip() for c in cookies for part in c.split(";") if part.strip().startswith("Path=")
+        )
         assert paths == [f"Path=/api/bins/{bin_id}", f"Path=/bins/{bin_id}"]
         assert all("HttpOnly" in c and "samesite=lax" in c.lower() for c in cookies)
         assert not any("Secure" in c for c in cookies)  # plain http on loopback
@@ -101,7 +103,9 @@ def test_tokens_in_urls_are_not_written_to_the_access_log(start_server) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as http:
         made = http.post("/api/bins").json()
         http.get(f"/api/bins/{made['id']}?token={made['token']}")
-        share = http.post(f"/api/bins/{made['id']}/share", headers={"Authorization": f"Bearer {made['token']}"})
+        share = http.post(
+            f"/api/bins/{made['id']}/share", headers={"Authorization": f"Bearer {made['token']}"}
+        )
         http.get(share.json()["share_url"].replace(server.url, ""))
         smee = f"/b/{made['id']}?token={made['token']}"
         with http.stream("GET", smee, headers={"Accept": "text/event-stream"}) as channel:

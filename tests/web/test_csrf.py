@@ -81,7 +81,9 @@ def test_cross_site_requests_change_nothing_over_http(server: ServerProcess) -> 
         assert refused.status_code == 403
         assert "Cross-site request refused" in refused.json()["detail"]
         form = http.post(
-            f"/bins/{bin_id}/response", headers={**owner, **other_port}, data={"custom": "on", "status": "418"}
+            f"/bins/{bin_id}/response",
+            headers={**owner, **other_port},
+            data={"custom": "on", "status": "418"},
         )
         assert form.status_code == 403
         text_json = http.put(
@@ -93,7 +95,9 @@ def test_cross_site_requests_change_nothing_over_http(server: ServerProcess) -> 
         assert "application/json" in text_json.json()["detail"]
 
         # Nothing changed: the share token still reads, the bin still answers as built in.
-        assert http.get(f"/api/bins/{bin_id}", headers={"Authorization": f"Bearer {share}"}).status_code == 200
+        assert (
+            http.get(f"/api/bins/{bin_id}", headers={"Authorization": f"Bearer {share}"}).status_code == 200
+        )
         assert http.get(f"/api/bins/{bin_id}/response", headers=owner).json() is None
         assert http.post(f"/b/{bin_id}/x").status_code == 200
         # The same requests from this server's own pages (or from a script) go through.
@@ -127,7 +131,9 @@ fetch("{server.url}/api/bins/{bin_id}/share", {{method: "POST", mode: "no-cors",
 
     with httpx.Client(base_url=server.url, timeout=10) as http:
         assert http.get(f"/api/bins/{bin_id}/response", headers=owner).json() is None
-        assert http.get(f"/api/bins/{bin_id}", headers={"Authorization": f"Bearer {share}"}).status_code == 200
+        assert (
+            http.get(f"/api/bins/{bin_id}", headers={"Authorization": f"Bearer {share}"}).status_code == 200
+        )
 
 
 def test_the_dashboard_itself_still_changes_settings(page, start_server) -> None:
