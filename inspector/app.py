@@ -22,7 +22,7 @@ from inspector.config import Settings, target_policy
 from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
-from inspector.store import Store
+from inspector.store import Store, StoreUnavailable
 from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
 from inspector.web.access import bin_guard
@@ -30,7 +30,7 @@ from inspector.web.api import BinsController
 from inspector.web.csrf import CrossSiteGuard
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
-from inspector.web.health import healthz
+from inspector.web.health import healthz, store_unavailable
 from inspector.web.live import LiveViews, SmeeChannel, html_events, json_events
 from inspector.web.pages import (
     access_denied_page,
@@ -137,7 +137,10 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         log.info("stopped cleanly")
 
     async def log_server_error(exc: Exception, scope: Any) -> None:
-        # Client errors (4xx) are answered and expected; anything else is a bug worth a traceback.
+        # Client errors (4xx) are answered and expected, and the store logs its own failures;
+        # anything else is a bug worth a traceback.
+        if isinstance(exc, StoreUnavailable):
+            return
         if not isinstance(exc, HTTPException) or exc.status_code >= 500:
             log.error("request failed", path=scope.get("path"), exc_info=exc)
 
@@ -171,6 +174,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         exception_handlers={
             NotAuthorizedException: access_denied_page,
             PermissionDeniedException: access_denied_page,
+            StoreUnavailable: store_unavailable,
         },
         openapi_config=OpenAPIConfig(
             title="Webhook Inspector",

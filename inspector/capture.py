@@ -25,7 +25,7 @@ from inspector.responses import (
     cors_preflight_headers,
     is_preflight,
 )
-from inspector.store import BinNotFound, Store, StoreClosed
+from inspector.store import BinNotFound, Store, StoreClosed, StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +118,9 @@ class Capture:
             return
         except StoreClosed:
             await _answer_error(send, 503, "The server is shutting down; send the request again shortly.")
+            return
+        except StoreUnavailable:  # the store has logged why (disk full, I/O error)
+            await _answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         except Exception:
             log.exception("capture could not be stored", bin=bin_id)

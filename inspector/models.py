@@ -12,6 +12,10 @@ from inspector.responses import ResponseSettings
 Header = tuple[str, str]
 
 
+# Ids are signed 64-bit integers in every database the store runs on: a larger one names nothing.
+MAX_ID = 2**63 - 1
+
+
 class Bin(msgspec.Struct, frozen=True, kw_only=True):
     """A throwaway endpoint that captures whatever is sent to /b/{id}."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -27,8 +28,17 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m inspector serve` in a child process, as a user would run it."""
 
-    def __init__(self, db_path: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None):
+    def __init__(
+        self,
+        db_path: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        file_size_limit: int | None = None,
+    ):
         self.db_path = db_path
+        # RLIMIT_FSIZE for the server: writes past it fail as on a full disk (Python ignores SIGXFSZ).
+        self.file_size_limit = file_size_limit
         self.args = args
         self.env = {**os.environ, **(env or {})}
         self.port = port or free_port()
@@ -40,7 +50,9 @@ class ServerProcess:
         command = [sys.executable, "-m", "inspector", "serve", "--port", str(self.port)]
         command += ["--db", str(self.db_path), "--log-format", "json", *self.args]
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self.env, preexec_fn=self._limits
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -52,6 +64,10 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"server did not become healthy in {timeout} s:\n{self.log}")
+
+    def _limits(self) -> None:
+        if self.file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_limit, self.file_size_limit))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         assert self.process is not None

@@ -1,5 +1,12 @@
 """The storage port and its adapters: where bins and captured requests are kept."""
 
-from inspector.store.base import BinExists, BinNotFound, Store, StoreClosed
+from inspector.store.base import (
+    BinExists,
+    BinNotFound,
+    Store,
+    StoreClosed,
+    StoreUnavailable,
+    TooManyBins,
+)
 
-__all__ = ["BinExists", "BinNotFound", "Store", "StoreClosed"]
+__all__ = ["BinExists", "BinNotFound", "Store", "StoreClosed", "StoreUnavailable", "TooManyBins"]

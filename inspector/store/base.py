@@ -24,8 +24,16 @@ class BinNotFound(Exception):
     """The bin does not exist (or was deleted while a request for it was in flight)."""
 
 
-class StoreClosed(Exception):
+class StoreUnavailable(Exception):
+    """The database cannot do what was asked now (disk full, I/O error, shutdown); nothing changed."""
+
+
+class StoreClosed(StoreUnavailable):
     """The store is shutting down and takes no more writes."""
+
+
+class TooManyBins(Exception):
+    """The creator already has as many live bins as the cap allows."""
 
 
 class Store(abc.ABC):
@@ -48,8 +56,16 @@ class Store(abc.ABC):
         """Raise if the database cannot answer a trivial query."""
 
     @abc.abstractmethod
-    async def create_bin(self, bin: Bin) -> None:
-        """Store a new bin; raise BinExists if its id is taken."""
+    async def check_writes(self) -> None:
+        """Raise StoreUnavailable if the database cannot commit a write now (for health checks)."""
+
+    @abc.abstractmethod
+    async def create_bin(self, bin: Bin, *, creator_cap: int | None = None) -> None:
+        """Store a new bin; raise BinExists if its id is taken.
+
+        With `creator_cap`, raise TooManyBins instead when `bin.creator_ip` already has that many
+        live bins: counted and created in one step, so concurrent creations cannot pass the cap.
+        """
 
     @abc.abstractmethod
     async def get_bin(self, bin_id: str) -> Bin | None: ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import sqlite3
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,14 @@ from inspector.models import (
     SignatureCheck,
 )
 from inspector.responses import ResponseSettings
-from inspector.store.base import BinExists, BinNotFound, Store, StoreClosed
+from inspector.store.base import (
+    BinExists,
+    BinNotFound,
+    Store,
+    StoreClosed,
+    StoreUnavailable,
+    TooManyBins,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -143,6 +151,14 @@ class SQLiteStore(Store):
     async def ping(self) -> None:
         await self._fetchone("SELECT 1", ())
 
+    async def check_writes(self) -> None:
+        # A real commit: a rolled-back transaction never touches the file, so it proves nothing.
+        await self._write(
+            "INSERT INTO health (id, checked_at) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+            (datetime.now(UTC).isoformat(),),
+        )
+
     async def _connect(self, *, autocommit: bool = False, query_only: bool = False) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None if autocommit else "DEFERRED")
         await conn.execute("PRAGMA journal_mode = WAL")
@@ -208,7 +224,11 @@ class SQLiteStore(Store):
                 inserted += cursor.rowcount
         except Exception as exc:
             log.error("commit failed", error=str(exc), requests=len(batch))
-            failure = exc
+            failure = (
+                StoreUnavailable(f"the database cannot take writes: {exc}")
+                if isinstance(exc, sqlite3.OperationalError)
+                else exc
+            )
         stored: set[int] | None = None
         if inserted != len(batch):
             # Rare: a bin vanished, or a statement failed after earlier ones committed.
@@ -256,21 +276,40 @@ class SQLiteStore(Store):
             self._counts.clear()
             log.error("eviction failed", error=str(exc))
 
-    async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer connection, alone; a database that cannot take the write says so as StoreUnavailable."""
         if self._closing:
             raise StoreClosed("the store is shutting down")
         conn = self._require_writer()
         async with self._write_lock:
+            try:
+                yield conn
+            except sqlite3.OperationalError as exc:  # disk full, I/O error, locked by another process
+                log.error("write failed", error=str(exc))
+                raise StoreUnavailable(f"the database cannot take writes: {exc}") from exc
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        async with self._writing() as conn:
             cursor = await conn.execute(sql, params)
             return cursor.rowcount
 
-    async def create_bin(self, bin: Bin) -> None:
-        try:
-            await self._write(
-                f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})", _bin_row(bin)
+    async def create_bin(self, bin: Bin, *, creator_cap: int | None = None) -> None:
+        insert = f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+        params: tuple[Any, ...] = _bin_row(bin)
+        if creator_cap is not None:
+            # One statement counts and inserts: concurrent creations cannot both see room for one more.
+            insert = (
+                f"INSERT INTO bins ({_BIN_COLUMNS}) SELECT {', '.join('?' * 12)}"
+                " WHERE (SELECT COUNT(*) FROM bins WHERE creator_ip = ? AND expires_at > ?) < ?"
             )
+            params = (*params, bin.creator_ip, datetime.now(UTC).isoformat(), creator_cap)
+        try:
+            inserted = await self._write(insert, params)
         except sqlite3.IntegrityError:
             raise BinExists(bin.id) from None
+        if inserted == 0:
+            raise TooManyBins(bin.creator_ip or "")
         self._cache_bin(bin.id, bin)
 
     async def update_bin(self, bin: Bin) -> None:
@@ -486,8 +525,7 @@ class SQLiteStore(Store):
         return [_job_from_row(row) for row in rows]
 
     async def add_attempt(self, attempt: Attempt) -> int:
-        conn = self._require_writer()
-        async with self._write_lock:
+        async with self._writing() as conn:
             cursor = await conn.execute(
                 "INSERT INTO attempts"
                 " (request_id, bin_id, kind, target, started_at, status, error, duration_ms, result)"

@@ -18,12 +18,12 @@ from inspector.bodies import describe
 from inspector.capture import PREFIX
 from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
 from inspector.hub import Event
-from inspector.models import Bin, CapturedRequest, RequestSummary
-from inspector.proxies import public_base_url
+from inspector.models import MAX_ID, Bin, CapturedRequest, RequestSummary
+from inspector.proxies import public_base_url, scope_origin
 from inspector.responses import ResponseSettings, validate_settings
-from inspector.store import BinExists, Store
+from inspector.store import BinExists, Store, TooManyBins
 from inspector.web.access import OWNER_ONLY
-from inspector.web.deps import HubDep, SettingsDep, StoreDep
+from inspector.web.deps import HubDep, Id, Index, SettingsDep, StoreDep
 
 MAX_PAGE = 500
 MAX_TTL = 365 * 24 * 3600
@@ -142,12 +142,9 @@ async def open_bin(
     """Create a bin as asked, within the server's limits; returns it with its owner token."""
     data = data or CreateBin()
     checked_retention(data.ttl_seconds, data.max_requests)
-    creator = request.client.host if request.client else None
+    # The sender's address as capture sees it: behind a trusted proxy, the client's, not the proxy's.
+    creator, _, _ = scope_origin(request.scope, settings.trusted_proxies)
     cap = int(effective_limit(settings.max_bins_per_client, PUBLIC_BINS_PER_CLIENT, settings))
-    if cap and creator and await store.count_bins_by_creator(creator, datetime.now(UTC)) >= cap:
-        raise ClientException(
-            f"This address already has {cap} live bins, this server's limit.", status_code=429
-        )
     try:
         bin = new_bin(ttl_seconds=data.ttl_seconds or settings.bin_ttl_seconds, name=data.name)
     except ValueError as exc:
@@ -162,9 +159,13 @@ async def open_bin(
         creator_ip=creator,
     )
     try:
-        await store.create_bin(bin)
+        await store.create_bin(bin, creator_cap=cap if cap and creator else None)
     except BinExists:
         raise ClientException(f"A bin named {data.name!r} already exists.", status_code=409) from None
+    except TooManyBins:
+        raise ClientException(
+            f"This address already has {cap} live bins, this server's limit.", status_code=429
+        ) from None
     return bin, token
 
 
@@ -332,7 +333,9 @@ class BinsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page size")] = 50,
         before: Annotated[
             int | None,
-            Parameter(ge=1, description="Only requests older than this id (the previous page's `next`)"),
+            Parameter(
+                ge=1, le=MAX_ID, description="Only requests older than this id (the previous page's `next`)"
+            ),
         ] = None,
     ) -> RequestPage:
         await existing_bin(store, bin_id)
@@ -342,7 +345,7 @@ class BinsController(Controller):
         return RequestPage(items=items, next=items[-1].id if len(rows) > limit else None)
 
     @get("/{bin_id:str}/requests/{request_id:int}", summary="One captured request in full")
-    async def get_request(self, store: StoreDep, bin_id: str, request_id: int) -> RequestOut:
+    async def get_request(self, store: StoreDep, bin_id: str, request_id: Id) -> RequestOut:
         """The body is text when it is valid UTF-8, else base64; `body_encoding` says which."""
         return request_out(await existing_request(store, bin_id, request_id))
 
@@ -352,7 +355,7 @@ class BinsController(Controller):
         media_type="application/octet-stream",
     )
     async def get_body(
-        self, store: StoreDep, bin_id: str, request_id: int, download: bool = False
+        self, store: StoreDep, bin_id: str, request_id: Id, download: bool = False
     ) -> Response[bytes]:
         """The body as received, with its original Content-Type; `download=true` saves it as a file."""
         captured = await existing_request(store, bin_id, request_id)
@@ -361,7 +364,7 @@ class BinsController(Controller):
         )
 
     @get("/{bin_id:str}/requests/{request_id:int}/parts/{index:int}", summary="One part of a multipart body")
-    async def get_part(self, store: StoreDep, bin_id: str, request_id: int, index: int) -> Response[bytes]:
+    async def get_part(self, store: StoreDep, bin_id: str, request_id: Id, index: Index) -> Response[bytes]:
         """The exact bytes of a multipart body's part (0 is the first), as a download."""
         captured = await existing_request(store, bin_id, request_id)
         parts = describe(captured).parts or ()
@@ -376,7 +379,7 @@ class BinsController(Controller):
         )
 
     @delete("/{bin_id:str}/requests/{request_id:int}", summary="Delete one captured request", opt=OWNER_ONLY)
-    async def delete_request(self, store: StoreDep, hub: HubDep, bin_id: str, request_id: int) -> None:
+    async def delete_request(self, store: StoreDep, hub: HubDep, bin_id: str, request_id: Id) -> None:
         await existing_bin(store, bin_id)
         if not await store.delete_request(bin_id, request_id):
             raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")

@@ -18,7 +18,7 @@ from inspector.replay import DeliveryResult, Overrides, Redirect, build_outbound
 from inspector.targets import TargetRefused
 from inspector.web.access import OWNER_ONLY
 from inspector.web.api import existing_bin, existing_request, text_or_base64
-from inspector.web.deps import StoreDep
+from inspector.web.deps import Id, StoreDep
 
 MAX_TIMEOUT = 120.0
 MAX_FORWARD_TARGETS = 10
@@ -192,7 +192,7 @@ class DeliveriesController(Controller):
         opt=OWNER_ONLY,
     )
     async def replay(
-        self, request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: int, data: ReplayIn
+        self, request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: Id, data: ReplayIn
     ) -> AttemptOut:
         """Send the captured method, headers and exact body bytes to `target`, with optional edits.
 
@@ -204,12 +204,12 @@ class DeliveriesController(Controller):
         return attempt_out(await replay(deliveries_of(request), captured, data))
 
     @get("/requests/{request_id:int}/attempts", summary="Every replay and forward attempt of a capture")
-    async def attempts(self, store: StoreDep, bin_id: str, request_id: int) -> list[AttemptOut]:
+    async def attempts(self, store: StoreDep, bin_id: str, request_id: Id) -> list[AttemptOut]:
         await existing_request(store, bin_id, request_id)
         return [attempt_out(attempt) for attempt in await store.list_attempts(bin_id, request_id)]
 
     @get("/requests/{request_id:int}/forwards", summary="Auto-forward delivery status of a capture")
-    async def forwards(self, store: StoreDep, bin_id: str, request_id: int) -> list[ForwardJob]:
+    async def forwards(self, store: StoreDep, bin_id: str, request_id: Id) -> list[ForwardJob]:
         await existing_request(store, bin_id, request_id)
         return await store.forward_jobs(bin_id, request_id)
 

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar.di import Provide
-from litestar.params import SkipValidation
+from litestar.params import Parameter, SkipValidation
 
 from inspector.config import Settings
 from inspector.hub import Hub
+from inspector.models import MAX_ID
 from inspector.store import Store
 
 # Litestar would otherwise re-validate these objects with msgspec on every request.
 StoreDep = SkipValidation[Store]
 HubDep = SkipValidation[Hub]
 SettingsDep = SkipValidation[Settings]
+
+
+# Ids and cursors in URLs: out of range is a 400 that says so, not a database error.
+Id = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+Cursor = Annotated[int | None, Parameter(ge=0, le=MAX_ID, description="A request id: only requests after it")]
+Index = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 
 
 def provide(store: Store, hub: Hub, settings: Settings) -> dict[str, Provide]:

@@ -1,10 +1,19 @@
-"""Liveness and readiness: /healthz answers 200 only while the store answers queries."""
+"""Liveness and readiness: /healthz answers 200 only while the store answers queries and commits writes."""
 
 from __future__ import annotations
 
-from litestar import Response, get
+from typing import Any
 
+from litestar import Request, Response, get
+
+from inspector.store import StoreUnavailable
 from inspector.web.deps import StoreDep
+
+
+def store_unavailable(request: Request[Any, Any, Any], exc: StoreUnavailable) -> Response[dict[str, Any]]:
+    """A write the database could not take (disk full, I/O error, shutdown): 503, nothing changed."""
+    detail = f"The server cannot store anything right now ({exc}); nothing was changed. Try again later."
+    return Response({"status_code": 503, "detail": detail}, status_code=503, headers={"retry-after": "30"})
 
 
 @get("/healthz", tags=["health"], summary="Health check", cache=False)
@@ -12,5 +21,12 @@ async def healthz(store: StoreDep) -> Response[dict[str, str]]:
     try:
         await store.ping()
     except Exception as exc:
-        return Response({"status": "unavailable", "detail": f"store: {exc}"}, status_code=503)
-    return Response({"status": "ok"})
+        return Response({"status": "unavailable", "store": "unreadable", "detail": str(exc)}, status_code=503)
+    try:
+        await store.check_writes()
+    except Exception as exc:
+        # Reads still work (pages open), but captures would all be refused: not healthy.
+        return Response(
+            {"status": "unavailable", "store": "unable to write", "detail": str(exc)}, status_code=503
+        )
+    return Response({"status": "ok", "store": "ok"})

@@ -13,17 +13,17 @@ import jinja2
 import msgspec
 from litestar import Request, get
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from inspector.config import Settings
 from inspector.hub import Event, Hub
-from inspector.models import CapturedRequest
+from inspector.models import MAX_ID, CapturedRequest
 from inspector.store import Store
 from inspector.web.access import READ, allowed, presented_tokens
 from inspector.web.api import request_out
-from inspector.web.deps import HubDep, SettingsDep, StoreDep
+from inspector.web.deps import Cursor, HubDep, SettingsDep, StoreDep
 
 CATCH_UP_PAGE = 500
 
@@ -198,10 +198,15 @@ def smee_payload(request: CapturedRequest) -> dict[str, Any]:
 
 
 def _cursor(headers: Any, after: int | None) -> int:
-    """Where to resume: the client's Last-Event-ID after a reconnection, else the `after` parameter."""
+    """Where to resume: the client's Last-Event-ID after a reconnection, else the `after` parameter.
+
+    Raises ValueError for a Last-Event-ID that cannot be a request id (the caller answers 400).
+    """
     candidates = [after or 0]
-    last_event_id = headers.get("last-event-id", "")
-    if last_event_id.isdigit():
+    last_event_id = headers.get("last-event-id", "").strip()
+    if last_event_id:
+        if not last_event_id.isdecimal() or not last_event_id.isascii() or int(last_event_id) > MAX_ID:
+            raise ValueError(f"Last-Event-ID {last_event_id[:40]!r} is not a request id")
         candidates.append(int(last_event_id))
     return max(candidates)
 
@@ -240,9 +245,11 @@ async def _stream(
         raise NotFoundException(f"There is no bin named {bin_id!r}.")
     live: LiveViews = request.app.state.live
     render = live.json if named else live.html
-    return event_stream(
-        store, hub, bin_id, _cursor(request.headers, after), render, ping=settings.sse_ping_seconds
-    )
+    try:
+        cursor = _cursor(request.headers, after)
+    except ValueError as exc:
+        raise ClientException(str(exc)) from None
+    return event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds)
 
 
 class SmeeChannel:
@@ -280,7 +287,11 @@ class SmeeChannel:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         newest = await self._store.list_requests(bin_id, limit=1)
-        after = _cursor(headers, newest[0].id if newest else 0)
+        try:
+            after = _cursor(headers, newest[0].id if newest else 0)
+        except ValueError as exc:
+            await _refuse(send, 400, str(exc))
+            return
         stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
         await stream(scope, receive, send)
 
@@ -300,7 +311,7 @@ async def html_events(
     hub: HubDep,
     settings: SettingsDep,
     bin_id: str,
-    after: int | None = None,
+    after: Cursor = None,
 ) -> ASGIApp:
     """The dashboard's stream: one HTML fragment per event, ready for htmx to swap in."""
     return await _stream(request, store, hub, settings, bin_id, after, named=False)
@@ -313,7 +324,7 @@ async def json_events(
     hub: HubDep,
     settings: SettingsDep,
     bin_id: str,
-    after: int | None = None,
+    after: Cursor = None,
 ) -> ASGIApp:
     """Server-Sent Events: `request` events carry the full request as JSON (as GET .../requests/{rid}),
     with the request id as the event id. Reconnect with Last-Event-ID, or pass `after`, to receive

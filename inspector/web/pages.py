@@ -28,7 +28,7 @@ from inspector.store import Store
 from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.api import checked_response, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
-from inspector.web.deps import HubDep, SettingsDep, StoreDep
+from inspector.web.deps import HubDep, Id, SettingsDep, StoreDep
 from inspector.web.signatures import (
     SecretIn,
     SignIn,
@@ -200,7 +200,7 @@ async def bin_page(
 
 
 @get("/bins/{bin_id:str}/rows", include_in_schema=False)
-async def older_rows(store: StoreDep, bin_id: str, before: int) -> Template:
+async def older_rows(store: StoreDep, bin_id: str, before: Id) -> Template:
     """The next page of older rows, for the "Load older" button (keyset paging, like the API)."""
     if await store.get_bin(bin_id) is None:
         return _missing(bin_id)
@@ -209,7 +209,7 @@ async def older_rows(store: StoreDep, bin_id: str, before: int) -> Template:
 
 @get("/bins/{bin_id:str}/requests/{request_id:int}", include_in_schema=False)
 async def request_page(
-    request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str, request_id: int
+    request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str, request_id: Id
 ) -> Template | Redirect:
     bin = await store.get_bin(bin_id)
     if bin is None:
@@ -247,7 +247,7 @@ def _form_options(form: dict[str, str]) -> dict[str, Any]:
     status_code=200,
     opt=OWNER_ONLY,
 )
-async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: int, data: Form) -> Template:
+async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: Id, data: Form) -> Template:
     """The request view's "Check signature" panel: the verdict with its diagnosis, as a fragment."""
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
@@ -371,7 +371,7 @@ async def _attempts_context(store: Store, captured: CapturedRequest) -> dict[str
     opt=OWNER_ONLY,
 )
 async def replay_panel(
-    request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: int, data: Form
+    request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: Id, data: Form
 ) -> Template:
     """The Replay tab: send (maybe edited), then show the result and the updated attempt list."""
     captured = await store.get_request(bin_id, request_id)
@@ -393,7 +393,7 @@ async def replay_panel(
 
 
 @get("/bins/{bin_id:str}/requests/{request_id:int}/attempts/{attempt_id:int}", include_in_schema=False)
-async def attempt_panel(store: StoreDep, bin_id: str, request_id: int, attempt_id: int) -> Template:
+async def attempt_panel(store: StoreDep, bin_id: str, request_id: Id, attempt_id: Id) -> Template:
     attempts = {a.id: a for a in await store.list_attempts(bin_id, request_id)}
     if attempt_id not in attempts:
         return Template("_attempt.html", context={"error": "That attempt no longer exists.", "attempt": None})
@@ -403,7 +403,7 @@ async def attempt_panel(store: StoreDep, bin_id: str, request_id: int, attempt_i
 
 
 @get("/bins/{bin_id:str}/requests/{request_id:int}/compare", include_in_schema=False)
-async def compare_panel(store: StoreDep, bin_id: str, request_id: int, a: int, b: int) -> Template:
+async def compare_panel(store: StoreDep, bin_id: str, request_id: Id, a: Id, b: Id) -> Template:
     """Two attempts' responses side by side."""
     attempts = {attempt.id: attempt for attempt in await store.list_attempts(bin_id, request_id)}
     chosen = [attempt_view(attempts[i]) for i in (a, b) if i in attempts]

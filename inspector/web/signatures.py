@@ -19,7 +19,7 @@ from inspector.signatures import SignatureConfigError, Verdict
 from inspector.store import Store
 from inspector.web.access import OWNER_ONLY
 from inspector.web.api import existing_bin, existing_request, text_or_base64
-from inspector.web.deps import HubDep, StoreDep
+from inspector.web.deps import HubDep, Id, StoreDep
 
 
 class VerifyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -136,7 +136,7 @@ class SignaturesController(Controller):
         summary="Check a signature",
         opt=OWNER_ONLY,
     )
-    async def verify(self, store: StoreDep, bin_id: str, request_id: int, data: VerifyIn) -> Verdict:
+    async def verify(self, store: StoreDep, bin_id: str, request_id: Id, data: VerifyIn) -> Verdict:
         """Check the captured request's signature with a secret, on the exact bytes received.
 
         Answers 200 whatever the outcome: `valid`, the `provider` (the detected one for "auto"),

@@ -142,7 +142,7 @@ def test_body_of_hostile_html_cannot_run(client: httpx.Client, bin_id: str) -> N
 
 
 def test_health_schema_and_security_headers(client: httpx.Client) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}
     schema = client.get("/api/schema/openapi.json").json()
     assert schema["info"]["title"] == "Webhook Inspector"
     assert "/api/bins" in schema["paths"]
@@ -151,3 +151,38 @@ def test_health_schema_and_security_headers(client: httpx.Client) -> None:
     assert home.status_code == 200
     assert "script-src 'self'" in home.headers["content-security-policy"]
     assert home.headers["x-content-type-options"] == "nosniff"
+
+
+TOO_BIG = str(2**63)  # one past the largest id any database here can hold
+
+
+def test_ids_and_cursors_past_64_bits_are_client_errors(client: httpx.Client, bin_id: str) -> None:
+    [request_id] = capture(client, bin_id, 1)
+    for path in (
+        f"/api/bins/{bin_id}/requests/{TOO_BIG}",
+        f"/api/bins/{bin_id}/requests/{TOO_BIG}/body",
+        f"/api/bins/{bin_id}/requests/{request_id}/parts/{TOO_BIG}",
+        f"/api/bins/{bin_id}/requests/{TOO_BIG}/attempts",
+        f"/api/bins/{bin_id}/requests?before={TOO_BIG}",
+        f"/bins/{bin_id}/requests/{TOO_BIG}",
+        f"/bins/{bin_id}/rows?before={TOO_BIG}",
+        f"/bins/{bin_id}/requests/{request_id}/compare?a={TOO_BIG}&b=1",
+        f"/bins/{bin_id}/events?after={TOO_BIG}",
+        f"/api/bins/{bin_id}/stream?after={TOO_BIG}",
+    ):
+        response = client.get(path)
+        assert response.status_code in (400, 404), (path, response.status_code, response.text)
+        assert response.json()["detail"], path
+    assert client.delete(f"/api/bins/{bin_id}/requests/{TOO_BIG}").status_code in (400, 404)
+
+
+@pytest.mark.parametrize("last_event_id", [TOO_BIG, "12abc", "-1", "1.5"])
+def test_a_last_event_id_that_is_no_request_id_is_refused(
+    server: ServerProcess, client: httpx.Client, bin_id: str, last_event_id: str
+) -> None:
+    for path in (f"/bins/{bin_id}/events", f"/api/bins/{bin_id}/stream", f"/b/{bin_id}"):
+        headers = {"Last-Event-ID": last_event_id, "Accept": "text/event-stream"}
+        with httpx.stream("GET", f"{server.url}{path}", headers=headers, timeout=5) as stream:
+            assert stream.status_code == 400, path
+            stream.read()
+            assert "Last-Event-ID" in stream.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -284,3 +285,23 @@ def test_the_smee_channel_of_a_private_bin_needs_its_token(
     with httpx.stream("GET", url, headers=listen, timeout=5) as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
+
+
+def test_bins_per_client_counts_each_client_behind_a_trusted_proxy(start_server) -> None:
+    server = start_server("--max-bins-per-client", "2", "--trusted-proxy", "127.0.0.1")
+    with httpx.Client(base_url=server.url) as http:
+        for client in ("198.51.100.7", "203.0.113.9"):
+            forwarded = {"X-Forwarded-For": client}
+            statuses = [http.post("/api/bins", headers=forwarded).status_code for _ in range(3)]
+            assert statuses == [201, 201, 429]
+        # The proxy itself is not a client: others behind it still get their bins.
+        assert http.post("/api/bins", headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 201
+
+
+def test_bins_per_client_cap_holds_under_concurrent_creation(start_server) -> None:
+    server = start_server("--max-bins-per-client", "50")
+    limits = httpx.Limits(max_connections=50)
+    with httpx.Client(base_url=server.url, limits=limits) as http, ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(lambda _: http.post("/api/bins").status_code, range(200)))
+    assert statuses.count(201) == 50
+    assert statuses.count(429) == 150
