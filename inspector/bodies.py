@@ -40,6 +40,10 @@ class BodyKind(StrEnum):
     BINARY = "binary"
 
 
+# The most of one body that a page renders in any one place (text view, editor, cURL, Raw).
+SHOWN_BYTES = 256 * 1024
+
+
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """Bounds on the work done to show one body, so a hostile body cannot exhaust the server."""
 
@@ -47,6 +51,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     decoded: int = 16 * MiB
     # JSON and XML above this are shown as received, not parsed and pretty-printed.
     pretty: int = 1 * MiB
+    # Bytes of a body shown as text on a page: a 10 MiB body must not make a 100 MB page.
+    shown: int = SHOWN_BYTES
     # Highlight tokens are dropped above this many (the pretty text is still given).
     tokens: int = 200_000
     # Rows of 16 bytes in a hex dump.
@@ -114,6 +120,8 @@ class BodyView(msgspec.Struct, frozen=True, kw_only=True):
     invalid_json: bool = False
     # json/xml: the pretty-printed text; text and form: the decoded text.
     text: str | None = None
+    # True when `text` shows only the first Limits.shown bytes of the body.
+    text_cut: bool = False
     text_charset: str | None = None
     text_valid: bool | None = None
     # json: (kind, text) pairs whose texts join to `text`; kinds are key, string, number,
@@ -513,16 +521,35 @@ def decode_text(data: bytes, charset: str | None = None) -> DecodedText:
 def _text_view(view: BodyView, data: bytes, charset: str | None, limits: Limits) -> BodyView:
     if looks_binary(data[:_SNIFF_BYTES], charset):
         return _binary_view(view, data, limits)
-    decoded = decode_text(data, charset)
+    cut = len(data) > limits.shown
+    decoded = decode_text(_whole_characters(data[: limits.shown]) if cut else data, charset)
     notes = view.notes + ((decoded.note,) if decoded.note else ())
+    if cut:
+        notes += (
+            f"Showing the first {limits.shown // 1024} KiB of {len(data)} bytes;"
+            " download the body for all of it.",
+        )
     return msgspec.structs.replace(
         view,
         kind=BodyKind.TEXT,
         text=decoded.text,
+        text_cut=cut,
         text_charset=decoded.charset,
         text_valid=decoded.valid,
         notes=notes,
     )
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """A cut prefix without a trailing part of a UTF-8 sequence, which would read as invalid text."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return data
+        if byte >= 0xC0:  # the lead byte of the last sequence: keep it only if it is complete
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data if back >= needed else data[:-back]
+    return data
 
 
 def _fall_back(view: BodyView, data: bytes, charset: str | None, limits: Limits, error: str) -> BodyView:
@@ -589,17 +616,11 @@ def json_tokens(text: str) -> list[tuple[str, str]]:
 
 
 def _json_view(view: BodyView, data: bytes, charset: str | None, limits: Limits, *, strict: bool) -> BodyView:
-    decoded = decode_text(data, charset)
     if len(data) > limits.pretty:
         note = f"JSON over {limits.pretty} bytes is shown as received, not checked or pretty-printed."
-        return msgspec.structs.replace(
-            view,
-            kind=BodyKind.JSON,
-            text=decoded.text,
-            text_charset=decoded.charset,
-            text_valid=decoded.valid,
-            notes=(*view.notes, note),
-        )
+        shown = _text_view(msgspec.structs.replace(view, notes=(*view.notes, note)), data, charset, limits)
+        return msgspec.structs.replace(shown, kind=BodyKind.JSON) if shown.kind == BodyKind.TEXT else shown
+    decoded = decode_text(data, charset)
     try:
         _check_json(decoded.text)
     except RecursionError:
@@ -702,6 +723,9 @@ def parse_urlencoded(
 def _form_view(view: BodyView, data: bytes, charset: str | None, limits: Limits) -> BodyView:
     if looks_binary(data[:_SNIFF_BYTES], charset):
         return _binary_view(view, data, limits)
+    if len(data) > limits.shown:
+        note = f"A form over {limits.shown // 1024} KiB is shown as text, not as a table of fields."
+        return _text_view(msgspec.structs.replace(view, notes=(*view.notes, note)), data, charset, limits)
     pairs = parse_urlencoded(data, charset, limits.fields + 1)
     notes = view.notes
     if len(pairs) > limits.fields:
@@ -774,8 +798,10 @@ def _make_part(
     )
     text, valid, cut = None, False, False
     if textual:
-        decoded = decode_text(data, segment.charset)
-        text, valid, cut = decoded.text[: limits.preview], decoded.valid, len(decoded.text) > limits.preview
+        # Only what the preview shows is decoded: a part may be megabytes long.
+        cut = len(data) > limits.preview
+        decoded = decode_text(_whole_characters(data[: limits.preview]) if cut else data, segment.charset)
+        text, valid = decoded.text, decoded.valid
     return BodyPart(
         headers=tuple(segment.headerlist),
         name=segment.name,
@@ -805,6 +831,14 @@ def _multipart_view(
         return _fall_back(view, data, charset, limits, error or "Multipart body without parts.")
     if error:
         view = msgspec.structs.replace(view, parse_error=error, notes=(*view.notes, error))
+    # The previews together stay within what a page shows of one body.
+    budget = limits.shown
+    for n, part in enumerate(parts):
+        if part.text is not None:
+            kept = part.text[: max(budget, 0)]
+            budget -= len(kept)
+            if len(kept) < len(part.text):
+                parts[n] = msgspec.structs.replace(part, text=kept or None, text_truncated=True)
     return msgspec.structs.replace(view, kind=BodyKind.MULTIPART, parts=tuple(parts))
 
 

@@ -39,7 +39,7 @@ INLINE_BODY_LIMIT = 32 * 1024
 # --- cURL -----------------------------------------------------------------------------
 
 
-def to_curl(request: CapturedRequest, target_url: str | None = None) -> str:
+def to_curl(request: CapturedRequest, target_url: str | None = None, *, body_file: str | None = None) -> str:
     """A POSIX sh command that makes the same request with curl.
 
     The method, the path (percent-encoding and repeated slashes kept), the raw query, every
@@ -47,6 +47,8 @@ def to_curl(request: CapturedRequest, target_url: str | None = None) -> str:
     headers, Content-Length and Host are left to curl: Host then follows the URL, which is
     the original one unless `target_url` (scheme, host and an optional base path, say
     http://localhost:3000/hooks) replaces everything up to the part after /b/{bin_id}.
+    With `body_file` the body is read from that file (saved beside the command) instead of
+    being written into it, for bodies too large to show.
     """
     url = _curl_url(request, target_url)
     headers = [(name, value) for name, value in request.headers if name.lower() not in _CURL_SKIPS]
@@ -73,7 +75,9 @@ def to_curl(request: CapturedRequest, target_url: str | None = None) -> str:
             lines.append("-H " + shlex.quote(f"{name}:"))
 
     prefix = ""
-    if has_body:
+    if has_body and body_file is not None:
+        lines.append("--data-binary " + shlex.quote(f"@{body_file}"))
+    elif has_body:
         text = _inline_text(request.body)
         if text is not None:
             # --data-raw, unlike --data-binary, never reads a file for a body starting with @.
@@ -156,17 +160,21 @@ def _head(request: CapturedRequest) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def to_raw_http(request: CapturedRequest) -> bytes:
+def to_raw_http(request: CapturedRequest, *, max_body: int | None = None) -> bytes:
     """The request as HTTP/1.x bytes: request line, headers in order, blank line, body.
 
     The stored body has had its chunked framing removed by the server, so when the request
     declared Transfer-Encoding: chunked the body is framed again as a single chunk, which keeps
-    the message valid for the headers it carries.
+    the message valid for the headers it carries. `max_body` cuts the body (after framing) for
+    display, without copying all of a large one.
     """
     body = request.body
     if _is_chunked(request.headers):
-        body = (f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
-    return _head(request) + body
+        size = f"{len(body):x}\r\n".encode() if body else b""
+        if max_body is not None and len(body) > max_body:
+            return _head(request) + size + body[:max_body]
+        body = (size + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
+    return _head(request) + (body[:max_body] if max_body is not None else body)
 
 
 def _is_chunked(headers: Iterable[Header]) -> bool:

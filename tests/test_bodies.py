@@ -13,6 +13,7 @@ import pytest
 import zstandard
 
 from inspector.bodies import (
+    SHOWN_BYTES,
     BodyKind,
     Limits,
     decode_text,
@@ -254,9 +255,39 @@ def test_large_json_is_shown_unparsed() -> None:
     body = json.dumps([{"n": i} for i in range(20_000)]).encode()
     view = describe_body(json_headers(), body, Limits(pretty=64 * 1024))
     assert view.kind is BodyKind.JSON
-    assert view.text == body.decode()
+    assert view.text == body.decode()[:SHOWN_BYTES]  # and past what a page shows, cut
+    assert view.text_cut
     assert view.json_tokens is None
     assert view.notes
+
+
+def test_text_past_what_a_page_shows_is_cut_on_a_character_boundary() -> None:
+    body = ("✨" * 200).encode()  # 3 bytes a character
+    for shown in (100, 101, 102):
+        view = describe_body([("content-type", "text/plain; charset=utf-8")], body, Limits(shown=shown))
+        assert view.text == "✨" * (shown // 3)
+        assert view.text_cut
+        assert view.text_valid  # a cut inside a character must not read as invalid UTF-8
+        assert any("download" in note for note in view.notes)
+    whole = describe_body([("content-type", "text/plain")], body, Limits(shown=600))
+    assert whole.text == "✨" * 200
+    assert not whole.text_cut
+
+
+def test_multipart_previews_share_one_budget_and_large_forms_show_as_text() -> None:
+    part = b'--b\r\nContent-Disposition: form-data; name="f"\r\nContent-Type: text/plain\r\n\r\n'
+    body = (part + b"y" * 1000 + b"\r\n") * 5 + b"--b--\r\n"
+    view = describe_body([("content-type", "multipart/form-data; boundary=b")], body, Limits(shown=2500))
+    assert view.parts is not None
+    assert [len(p.text or "") for p in view.parts] == [1000, 1000, 500, 0, 0]
+    assert [p.text_truncated for p in view.parts] == [False, False, True, True, True]
+    assert all(len(p.data) == 1000 for p in view.parts)  # downloads stay whole
+    form = describe_body(
+        [("content-type", "application/x-www-form-urlencoded")], b"a=1&" * 100, Limits(shown=50)
+    )
+    assert form.kind is BodyKind.TEXT
+    assert form.form is None
+    assert len(form.text or "") == 50
 
 
 def test_large_xml_is_shown_unparsed() -> None:

@@ -73,6 +73,9 @@ def _form_fields(request: CapturedRequest) -> dict[str, str] | None:
 
 def fields(request: CapturedRequest) -> tuple[dict[str, str], str] | None:
     """The signature fields and where they were found, or None."""
+    # Detection runs on every request view: parse a body only if it can hold every field's name.
+    if not all(name.encode() in request.body for name in FIELDS):
+        return None
     found = _json_fields(request.body)
     if found is not None:
         return found, "signature object in the JSON body"

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Response, Template
 
 from inspector import signatures
 from inspector.bins import owner_cookie, share_cookie, token_matches
-from inspector.bodies import describe, describe_body
+from inspector.bodies import SHOWN_BYTES, describe, describe_body
 from inspector.capture import PREFIX
 from inspector.exports import to_curl, to_raw_http
 from inspector.models import Attempt, Bin, CapturedRequest
@@ -66,6 +66,9 @@ async def _page_of_rows(store: Store, bin_id: str, before: int | None) -> dict[s
 
 
 async def _detail_context(store: Store, captured: CapturedRequest) -> dict[str, Any]:
+    # Past SHOWN_BYTES the body is not written into the page (editor, cURL): it is downloaded.
+    large = len(captured.body) > SHOWN_BYTES
+    view = describe(captured)
     return {
         "captured": captured,
         "captured_path": _captured_path(captured),
@@ -73,10 +76,13 @@ async def _detail_context(store: Store, captured: CapturedRequest) -> dict[str, 
         "forward_jobs": await store.forward_jobs(captured.bin_id, captured.id),
         "providers": signatures.names(),
         "detected_provider": signatures.detect(captured),
-        "view": describe(captured),
+        "view": view,
         "query_params": parse_qsl(captured.query, keep_blank_values=True),
-        "curl": to_curl(captured),
-        "raw": to_raw_http(captured),
+        "large_body": large,
+        "body_file": f"request-{captured.id}.bin",
+        "editable_body": not large and view.text_valid is not False,
+        "curl": to_curl(captured, body_file=f"request-{captured.id}.bin" if large else None),
+        "raw": to_raw_http(captured, max_body=SHOWN_BYTES),
     }
 
 
