@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import re
@@ -13,6 +12,7 @@ import msgspec
 
 from inspector.bodies import parse_urlencoded
 from inspector.exports import HOP_BY_HOP
+from inspector.pathglob import PathBits, compile_glob, count_wildcards
 
 if TYPE_CHECKING:
     from inspector.models import CapturedRequest, Header
@@ -25,7 +25,11 @@ MAX_BODY_TEMPLATE = 64 * KiB
 MAX_RULES = 50
 MAX_HEADERS = 50
 MAX_HEADER_VALUE = 8 * KiB
-MAX_PATH_PATTERN = 1024
+# A path pattern costs a few big-integer steps per character on a path-sized number: with these,
+# 50 rules on a 48 KB path (the longest request line) take under 50 ms at worst. Real routes need
+# a few wildcards and well under 256 characters.
+MAX_PATH_PATTERN = 256
+MAX_PATH_WILDCARDS = 16
 # The largest body a template may render to (UTF-8 bytes): a hostile request cannot inflate an answer.
 MAX_RENDERED = 256 * KiB
 
@@ -160,6 +164,11 @@ def validate_settings(
                 errors.append(f"{at}.path: {rule.path[:64]!r} must start with '/', like '/orders/*'.")
             elif len(rule.path) > MAX_PATH_PATTERN:
                 errors.append(f"{at}.path: the pattern is over {MAX_PATH_PATTERN} characters.")
+            elif count_wildcards(rule.path) > MAX_PATH_WILDCARDS:
+                errors.append(
+                    f"{at}.path: the pattern has {count_wildcards(rule.path)} wildcards (*, ** or ?), "
+                    f"over the limit of {MAX_PATH_WILDCARDS}."
+                )
             elif _CONTROL.search(rule.path) or " " in rule.path or "\t" in rule.path:
                 errors.append(f"{at}.path: the pattern cannot contain spaces or control characters.")
         errors.extend(validate_spec(rule.response, max_delay_ms=max_delay_ms, at=f"{at}.response"))
@@ -195,34 +204,16 @@ def _is_text(value: str) -> bool:
 
 def choose(settings: ResponseSettings, method: str, sub_path: str) -> ResponseSpec | None:
     """The answer for a request: the first matching rule's, else the default (None: the built-in one)."""
-    path = sub_path or "/"
+    # One set of the path's masks serves every rule.
+    path = PathBits(sub_path or "/")
     upper = method.upper()
     for rule in settings.rules:
         if rule.method is not None and rule.method.upper() != upper:
             continue
-        if rule.path is not None and _glob(rule.path).fullmatch(path) is None:
+        if rule.path is not None and not compile_glob(rule.path).matches(path):
             continue
         return rule.response
     return settings.default
-
-
-@functools.lru_cache(maxsize=4096)
-def _glob(pattern: str) -> re.Pattern[str]:
-    # Compiled once per pattern: choose() runs on every capture.
-    tail = ""
-    if pattern.endswith("/**"):
-        pattern, tail = pattern[:-3], "(?:/.*)?"
-    pieces = []
-    for part in re.split(r"(\*\*|\*|\?)", pattern):
-        if part == "**":
-            pieces.append(".*")
-        elif part == "*":
-            pieces.append("[^/]*")
-        elif part == "?":
-            pieces.append("[^/]")
-        else:
-            pieces.append(re.escape(part))
-    return re.compile("".join(pieces) + tail, re.DOTALL)
 
 
 # --- body templates -----------------------------------------------------------------------
