@@ -12,6 +12,7 @@ import msgspec
 
 from inspector.bodies import parse_urlencoded
 from inspector.exports import HOP_BY_HOP
+from inspector.mediatypes import is_active_type
 from inspector.pathglob import PathBits, compile_glob, count_wildcards
 
 if TYPE_CHECKING:
@@ -39,6 +40,11 @@ DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8"
 PREFLIGHT_MAX_AGE = 7200
 # A preflight's answer carries no body; the caller sends this status with cors_preflight_headers().
 PREFLIGHT_STATUS = 204
+
+# Sent with every answer a bin gives (custom, built-in, error): bins answer on the dashboard's
+# origin, so a browser opening one runs it in an opaque origin without scripts, and never sniffs
+# it into a script or stylesheet.
+INERT_ANSWER = ((b"x-content-type-options", b"nosniff"), (b"content-security-policy", b"sandbox"))
 
 # Statuses whose answers never carry content (RFC 9110 §15.3.5, §15.3.6, §15.4.5).
 NO_CONTENT = frozenset({204, 205, 304})
@@ -124,7 +130,13 @@ def validate_spec(spec: ResponseSpec, *, max_delay_ms: int = DEFAULT_MAX_DELAY_M
         errors.append(
             f"{where}body: {len(spec.body.encode())} bytes is over the limit of {MAX_BODY_TEMPLATE} bytes."
         )
-    if spec.content_type is not None and not (
+    if is_active_type(spec.content_type):
+        errors.append(
+            f"{where}content_type: {spec.content_type[:256]!r} is a script or stylesheet type, which "
+            "a bin may not answer with: bins share the dashboard's origin. Use 'text/plain' or "
+            "'application/octet-stream' to send such code as data."
+        )
+    elif spec.content_type is not None and not (
         len(spec.content_type) <= 256
         and _MEDIA_TYPE.fullmatch(spec.content_type)
         and not _CONTROL.search(spec.content_type)
@@ -485,7 +497,8 @@ class Answer(NamedTuple):
 def build_answer(spec: ResponseSpec, request: CapturedRequest, *, cors: bool = False) -> Answer:
     """The exact answer to send for `spec`: its body rendered from `request`, framed and made safe.
 
-    Headers, in order: Content-Type (when there is one), Content-Length (not for 204 and 304),
+    Headers, in order: Content-Type (when there is one; a script or stylesheet type stored before
+    validation refused them is sent as DEFAULT_CONTENT_TYPE), Content-Length (not for 204 and 304),
     X-Content-Type-Options: nosniff and Content-Security-Policy: sandbox (bins answer on the
     dashboard's origin, so a custom HTML answer must not run script there), the spec's headers
     in order (names lowercased, values UTF-8 with surrounding blanks trimmed), then the CORS
@@ -493,6 +506,9 @@ def build_answer(spec: ResponseSpec, request: CapturedRequest, *, cors: bool = F
     The caller waits `delay_seconds` before sending.
     """
     content_type = spec.content_type
+    if is_active_type(content_type):
+        # Validation refuses these now; an answer stored before that is still sent only as text.
+        content_type = DEFAULT_CONTENT_TYPE
     body = b""
     if spec.status not in NO_CONTENT:
         body = render_body(spec.body, request, content_type=content_type).encode("utf-8", "replace")
@@ -503,8 +519,7 @@ def build_answer(spec: ResponseSpec, request: CapturedRequest, *, cors: bool = F
         headers.append((b"content-type", content_type.encode()))
     if spec.status not in (204, 304):
         headers.append((b"content-length", str(len(body)).encode()))
-    headers.append((b"x-content-type-options", b"nosniff"))
-    headers.append((b"content-security-policy", b"sandbox"))
+    headers.extend(INERT_ANSWER)
     headers.extend((name.lower().encode(), value.strip(" \t").encode()) for name, value in spec.headers)
     if cors:
         headers.extend(cors_headers(request.headers))

@@ -382,6 +382,23 @@ def test_path_patterns_are_capped_in_wildcards() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/javascript", "application/ecmascript; charset=utf-8", " TEXT/CSS ", "text/plain, text/javascript"],
+)
+def test_script_and_style_types_are_refused(content_type: str) -> None:
+    settings = ResponseSettings(
+        default=ResponseSpec(content_type=content_type),
+        rules=[ResponseRule(path="/x", response=ResponseSpec(content_type=content_type))],
+    )
+    reason = (
+        f"content_type: {content_type!r} is a script or stylesheet type, which a bin may not answer "
+        "with: bins share the dashboard's origin. Use 'text/plain' or 'application/octet-stream' "
+        "to send such code as data."
+    )
+    assert validate_settings(settings) == [f"default.{reason}", f"rules[0].response.{reason}"]
+
+
 def test_the_number_of_rules_is_capped() -> None:
     rules = [ResponseRule(response=ResponseSpec())] * (MAX_RULES + 1)
     assert validate_settings(ResponseSettings(rules=rules)) == [
@@ -700,6 +717,14 @@ def test_build_answer_defaults() -> None:
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", b"2"),
     ]
+
+
+def test_a_stored_script_type_is_sent_as_text() -> None:
+    # Validation refuses it now, but an answer saved before that may still be in the store.
+    spec = ResponseSpec(body="document.title = 'pwned'", content_type="text/javascript")
+    answer = build_answer(spec, captured())
+    assert dict(answer.headers)[b"content-type"] == b"text/plain; charset=utf-8"
+    assert answer.body == b"document.title = 'pwned'"
 
 
 def test_build_answer_with_cors() -> None:

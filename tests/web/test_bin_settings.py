@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import ServerProcess, send_raw
 
 from inspector.responses import MAX_PATH_PATTERN, MAX_PATH_WILDCARDS, MAX_RULES
@@ -62,6 +63,24 @@ def test_custom_answer_and_rules(client: httpx.Client, bin_id: str) -> None:
         == 200
     )
     assert client.post(f"/b/{bin_id}").json()["ok"] is True  # back to the built-in answer
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/javascript", "application/ecmascript; charset=utf-8", " TEXT/CSS "]
+)
+def test_script_and_style_answers_are_refused(client: httpx.Client, bin_id: str, content_type: str) -> None:
+    rules = [{"path": "/ok", "response": {}}, {"path": "/x", "response": {"content_type": content_type}}]
+    refused = client.put(f"/api/bins/{bin_id}/response", json={"rules": rules})
+    assert refused.status_code == 400
+    detail = refused.json()["detail"]
+    assert f"rules[1].response.content_type: {content_type!r} is a script or stylesheet type" in detail
+    assert client.get(f"/api/bins/{bin_id}/response").json() is None  # nothing was saved
+
+    # The dashboard's form goes through the same check.
+    form = {"custom": "on", "status": "200", "content_type": content_type, "body": "alert(1)"}
+    page = client.post(f"/bins/{bin_id}/response", data=form)
+    assert "is a script or stylesheet type" in page.text
+    assert client.get(f"/api/bins/{bin_id}/response").json() is None
 
 
 # Rules at the validation limits that a backtracking matcher needs years for on 10 KB paths, and
