@@ -18,6 +18,7 @@ from inspector.models import CapturedRequest, Header
 from inspector.proxies import resolve_origin
 from inspector.ratelimit import RateLimiter
 from inspector.responses import (
+    INERT_ANSWER,
     PREFLIGHT_STATUS,
     build_answer,
     choose,
@@ -133,7 +134,8 @@ class Capture:
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
         answers = bin.response
         if answers and answers.cors and is_preflight(request.method, headers):
-            await _send(send, PREFLIGHT_STATUS, [*cors_preflight_headers(headers), request_id_header], b"")
+            preflight = [*cors_preflight_headers(headers), *INERT_ANSWER, request_id_header]
+            await _send(send, PREFLIGHT_STATUS, preflight, b"")
             return
         spec = choose(answers, request.method, request.sub_path) if answers else None
         if answers is None or spec is None:
@@ -276,7 +278,7 @@ async def _answer(
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"x-content-type-options", b"nosniff"),
+        *INERT_ANSWER,
         *(extra or []),
     ]
     await _send(send, status, headers, b"" if head else body)

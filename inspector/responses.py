@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import re
@@ -13,6 +12,8 @@ import msgspec
 
 from inspector.bodies import parse_urlencoded
 from inspector.exports import HOP_BY_HOP
+from inspector.mediatypes import is_active_type
+from inspector.pathglob import PathBits, compile_glob, count_wildcards
 
 if TYPE_CHECKING:
     from inspector.models import CapturedRequest, Header
@@ -25,7 +26,11 @@ MAX_BODY_TEMPLATE = 64 * KiB
 MAX_RULES = 50
 MAX_HEADERS = 50
 MAX_HEADER_VALUE = 8 * KiB
-MAX_PATH_PATTERN = 1024
+# A path pattern costs a few big-integer steps per character on a path-sized number: with these,
+# 50 rules on a 48 KB path (the longest request line) take under 50 ms at worst. Real routes need
+# a few wildcards and well under 256 characters.
+MAX_PATH_PATTERN = 256
+MAX_PATH_WILDCARDS = 16
 # The largest body a template may render to (UTF-8 bytes): a hostile request cannot inflate an answer.
 MAX_RENDERED = 256 * KiB
 
@@ -35,6 +40,11 @@ DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8"
 PREFLIGHT_MAX_AGE = 7200
 # A preflight's answer carries no body; the caller sends this status with cors_preflight_headers().
 PREFLIGHT_STATUS = 204
+
+# Sent with every answer a bin gives (custom, built-in, error): bins answer on the dashboard's
+# origin, so a browser opening one runs it in an opaque origin without scripts, and never sniffs
+# it into a script or stylesheet.
+INERT_ANSWER = ((b"x-content-type-options", b"nosniff"), (b"content-security-policy", b"sandbox"))
 
 # Statuses whose answers never carry content (RFC 9110 §15.3.5, §15.3.6, §15.4.5).
 NO_CONTENT = frozenset({204, 205, 304})
@@ -120,7 +130,13 @@ def validate_spec(spec: ResponseSpec, *, max_delay_ms: int = DEFAULT_MAX_DELAY_M
         errors.append(
             f"{where}body: {len(spec.body.encode())} bytes is over the limit of {MAX_BODY_TEMPLATE} bytes."
         )
-    if spec.content_type is not None and not (
+    if is_active_type(spec.content_type):
+        errors.append(
+            f"{where}content_type: {spec.content_type[:256]!r} is a script or stylesheet type, which "
+            "a bin may not answer with: bins share the dashboard's origin. Use 'text/plain' or "
+            "'application/octet-stream' to send such code as data."
+        )
+    elif spec.content_type is not None and not (
         len(spec.content_type) <= 256
         and _MEDIA_TYPE.fullmatch(spec.content_type)
         and not _CONTROL.search(spec.content_type)
@@ -160,6 +176,11 @@ def validate_settings(
                 errors.append(f"{at}.path: {rule.path[:64]!r} must start with '/', like '/orders/*'.")
             elif len(rule.path) > MAX_PATH_PATTERN:
                 errors.append(f"{at}.path: the pattern is over {MAX_PATH_PATTERN} characters.")
+            elif count_wildcards(rule.path) > MAX_PATH_WILDCARDS:
+                errors.append(
+                    f"{at}.path: the pattern has {count_wildcards(rule.path)} wildcards (*, ** or ?), "
+                    f"over the limit of {MAX_PATH_WILDCARDS}."
+                )
             elif _CONTROL.search(rule.path) or " " in rule.path or "\t" in rule.path:
                 errors.append(f"{at}.path: the pattern cannot contain spaces or control characters.")
         errors.extend(validate_spec(rule.response, max_delay_ms=max_delay_ms, at=f"{at}.response"))
@@ -195,34 +216,16 @@ def _is_text(value: str) -> bool:
 
 def choose(settings: ResponseSettings, method: str, sub_path: str) -> ResponseSpec | None:
     """The answer for a request: the first matching rule's, else the default (None: the built-in one)."""
-    path = sub_path or "/"
+    # One set of the path's masks serves every rule.
+    path = PathBits(sub_path or "/")
     upper = method.upper()
     for rule in settings.rules:
         if rule.method is not None and rule.method.upper() != upper:
             continue
-        if rule.path is not None and _glob(rule.path).fullmatch(path) is None:
+        if rule.path is not None and not compile_glob(rule.path).matches(path):
             continue
         return rule.response
     return settings.default
-
-
-@functools.lru_cache(maxsize=4096)
-def _glob(pattern: str) -> re.Pattern[str]:
-    # Compiled once per pattern: choose() runs on every capture.
-    tail = ""
-    if pattern.endswith("/**"):
-        pattern, tail = pattern[:-3], "(?:/.*)?"
-    pieces = []
-    for part in re.split(r"(\*\*|\*|\?)", pattern):
-        if part == "**":
-            pieces.append(".*")
-        elif part == "*":
-            pieces.append("[^/]*")
-        elif part == "?":
-            pieces.append("[^/]")
-        else:
-            pieces.append(re.escape(part))
-    return re.compile("".join(pieces) + tail, re.DOTALL)
 
 
 # --- body templates -----------------------------------------------------------------------
@@ -494,7 +497,8 @@ class Answer(NamedTuple):
 def build_answer(spec: ResponseSpec, request: CapturedRequest, *, cors: bool = False) -> Answer:
     """The exact answer to send for `spec`: its body rendered from `request`, framed and made safe.
 
-    Headers, in order: Content-Type (when there is one), Content-Length (not for 204 and 304),
+    Headers, in order: Content-Type (when there is one; a script or stylesheet type stored before
+    validation refused them is sent as DEFAULT_CONTENT_TYPE), Content-Length (not for 204 and 304),
     X-Content-Type-Options: nosniff and Content-Security-Policy: sandbox (bins answer on the
     dashboard's origin, so a custom HTML answer must not run script there), the spec's headers
     in order (names lowercased, values UTF-8 with surrounding blanks trimmed), then the CORS
@@ -502,6 +506,9 @@ def build_answer(spec: ResponseSpec, request: CapturedRequest, *, cors: bool = F
     The caller waits `delay_seconds` before sending.
     """
     content_type = spec.content_type
+    if is_active_type(content_type):
+        # Validation refuses these now; an answer stored before that is still sent only as text.
+        content_type = DEFAULT_CONTENT_TYPE
     body = b""
     if spec.status not in NO_CONTENT:
         body = render_body(spec.body, request, content_type=content_type).encode("utf-8", "replace")
@@ -512,8 +519,7 @@ def build_answer(spec: ResponseSpec, request: CapturedRequest, *, cors: bool = F
         headers.append((b"content-type", content_type.encode()))
     if spec.status not in (204, 304):
         headers.append((b"content-length", str(len(body)).encode()))
-    headers.append((b"x-content-type-options", b"nosniff"))
-    headers.append((b"content-security-policy", b"sandbox"))
+    headers.extend(INERT_ANSWER)
     headers.extend((name.lower().encode(), value.strip(" \t").encode()) for name, value in spec.headers)
     if cors:
         headers.extend(cors_headers(request.headers))

@@ -173,6 +173,25 @@ def test_oversize_chunked_body_without_declared_size(client: httpx.Client, bin_i
     assert attempt["body_size"] is None
 
 
+def test_every_answer_to_a_sender_is_sandboxed(client: httpx.Client, bin_id: str) -> None:
+    # Bins answer on the dashboard's origin: whatever a browser makes of an answer must not run there.
+    answers = {
+        "built-in": client.post(f"/b/{bin_id}/x", content=b"<script>alert(1)</script>"),
+        "built-in HEAD": client.head(f"/b/{bin_id}/x"),
+        "unknown bin": client.post("/b/no-such-bin-here/x"),
+        "too large": client.post(f"/b/{bin_id}", content=b"x" * (64 * 1024 + 1)),
+    }
+    settings = {"cors": True, "default": {"body": "<script>alert(1)</script>", "content_type": "text/html"}}
+    assert client.put(f"/api/bins/{bin_id}/response", json=settings).status_code == 200
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "PUT"}
+    answers["preflight"] = client.options(f"/b/{bin_id}/x", headers=preflight)
+    answers["custom"] = client.post(f"/b/{bin_id}/x")
+    assert [answer.status_code for answer in answers.values()] == [200, 200, 404, 413, 204, 200]
+    for kind, answer in answers.items():
+        assert answer.headers.get("content-security-policy") == "sandbox", kind
+        assert answer.headers.get("x-content-type-options") == "nosniff", kind
+
+
 def test_deleted_bin_stops_capturing(client: httpx.Client) -> None:
     bin_id = client.post("/api/bins").json()["id"]
     assert client.post(f"/b/{bin_id}").status_code == 200

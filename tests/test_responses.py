@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import h11
@@ -13,6 +14,8 @@ from inspector.models import CapturedRequest
 from inspector.responses import (
     DEFAULT_MAX_DELAY_MS,
     MAX_BODY_TEMPLATE,
+    MAX_PATH_PATTERN,
+    MAX_PATH_WILDCARDS,
     MAX_RENDERED,
     MAX_RULES,
     PREFLIGHT_STATUS,
@@ -154,6 +157,45 @@ def test_methods_match_any_or_one_token_case_insensitively(
 def test_path_globs(pattern: str, sub_path: str, matches: bool) -> None:
     settings = ResponseSettings(rules=[ResponseRule(path=pattern, response=A)])
     assert (choose(settings, "POST", sub_path) is A) is matches
+
+
+# Patterns a backtracking matcher takes seconds to years on; some are longer than validation allows
+# today, as a pattern stored under an older limit may be.
+ADVERSARIAL_PATTERNS = [
+    "/**/**/**/**/**/**/x",
+    "/" + "**/" * 300 + "x",
+    "/*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?/x",
+    "/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+    "/**a**a**a**a**a**a**a**a**a**a**a**a**a**a**a**a**b",
+    "/" + "*" * 1000 + "b",
+    "/" + "**a?" * 250,
+    "/" + "*a" * 500 + "b",
+]
+TEN_KB_PATHS = [
+    "/a" * 5000,
+    "/" + "a" * 10_000,
+    "/" + "a" * 10_000 + "/x",
+    "/" + "ab" * 5000,
+    "/" + "a/" * 4999 + "ab",
+]
+
+
+@pytest.mark.timeout(60)
+def test_no_pattern_takes_long_on_a_long_path() -> None:
+    started = time.perf_counter()
+    for pattern in ADVERSARIAL_PATTERNS:
+        settings = ResponseSettings(rules=[ResponseRule(path=pattern, response=A)])
+        for path in TEN_KB_PATHS:
+            choose(settings, "POST", path)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{len(ADVERSARIAL_PATTERNS) * len(TEN_KB_PATHS)} matches took {elapsed:.2f} s"
+    # The work was done, not skipped: these do match.
+    one_segment = ResponseSettings(
+        rules=[ResponseRule(path="/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a", response=A)]
+    )
+    assert choose(one_segment, "POST", "/" + "a" * 10_000) is A
+    deep = ResponseSettings(rules=[ResponseRule(path="/**/**/**/**/**/**/x", response=A)])
+    assert choose(deep, "POST", "/a" * 5000 + "/x") is A
 
 
 # --- settings as JSON and their validation ------------------------------------------------
@@ -307,7 +349,7 @@ def test_every_problem_is_reported_with_where_it_is() -> None:
                 method="GET POST", path="orders", response=ResponseSpec(headers=[("Connection", "x")])
             ),
             ResponseRule(path="/a b", response=ResponseSpec(delay_ms=-5)),
-            ResponseRule(path="/" + "x" * 1024, response=ResponseSpec()),
+            ResponseRule(path="/" + "x" * MAX_PATH_PATTERN, response=ResponseSpec()),
         ],
     )
     assert validate_settings(settings) == [
@@ -319,8 +361,42 @@ def test_every_problem_is_reported_with_where_it_is() -> None:
         "which the server manages.",
         "rules[2].path: the pattern cannot contain spaces or control characters.",
         "rules[2].response.delay_ms: the delay cannot be negative.",
-        "rules[3].path: the pattern is over 1024 characters.",
+        f"rules[3].path: the pattern is over {MAX_PATH_PATTERN} characters.",
     ]
+
+
+def test_path_patterns_are_capped_in_wildcards() -> None:
+    allowed = "/" + "*/" * MAX_PATH_WILDCARDS
+    too_many = allowed + "?"
+    settings = ResponseSettings(
+        rules=[
+            ResponseRule(path=allowed, response=ResponseSpec()),
+            ResponseRule(path=too_many, response=ResponseSpec()),
+            # A run of stars is one wildcard, however long.
+            ResponseRule(path="/" + "*" * 200, response=ResponseSpec()),
+        ]
+    )
+    assert validate_settings(settings) == [
+        f"rules[1].path: the pattern has {MAX_PATH_WILDCARDS + 1} wildcards (*, ** or ?), "
+        f"over the limit of {MAX_PATH_WILDCARDS}."
+    ]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/javascript", "application/ecmascript; charset=utf-8", " TEXT/CSS ", "text/plain, text/javascript"],
+)
+def test_script_and_style_types_are_refused(content_type: str) -> None:
+    settings = ResponseSettings(
+        default=ResponseSpec(content_type=content_type),
+        rules=[ResponseRule(path="/x", response=ResponseSpec(content_type=content_type))],
+    )
+    reason = (
+        f"content_type: {content_type!r} is a script or stylesheet type, which a bin may not answer "
+        "with: bins share the dashboard's origin. Use 'text/plain' or 'application/octet-stream' "
+        "to send such code as data."
+    )
+    assert validate_settings(settings) == [f"default.{reason}", f"rules[0].response.{reason}"]
 
 
 def test_the_number_of_rules_is_capped() -> None:
@@ -641,6 +717,14 @@ def test_build_answer_defaults() -> None:
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", b"2"),
     ]
+
+
+def test_a_stored_script_type_is_sent_as_text() -> None:
+    # Validation refuses it now, but an answer saved before that may still be in the store.
+    spec = ResponseSpec(body="document.title = 'pwned'", content_type="text/javascript")
+    answer = build_answer(spec, captured())
+    assert dict(answer.headers)[b"content-type"] == b"text/plain; charset=utf-8"
+    assert answer.body == b"document.title = 'pwned'"
 
 
 def test_build_answer_with_cors() -> None:

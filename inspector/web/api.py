@@ -18,6 +18,7 @@ from inspector.bodies import describe
 from inspector.capture import PREFIX
 from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
 from inspector.hub import Event
+from inspector.mediatypes import is_active_type
 from inspector.models import MAX_ID, Bin, CapturedRequest, RequestSummary
 from inspector.proxies import public_base_url, scope_origin
 from inspector.responses import ResponseSettings, validate_settings
@@ -214,7 +215,10 @@ def _bytes_response(
         content=data,
         headers={
             # Given as a header, not media_type: Litestar would append a charset to text types.
-            "content-type": content_type or "application/octet-stream",
+            # A script or stylesheet type would let a page of this origin load the bytes as one.
+            "content-type": "application/octet-stream"
+            if not content_type or is_active_type(content_type)
+            else content_type,
             # The bytes are hostile: a browser opening them gets no scripts and no same-origin access.
             "content-security-policy": "default-src 'none'; sandbox",
             "content-disposition": f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}",
@@ -357,7 +361,8 @@ class BinsController(Controller):
     async def get_body(
         self, store: StoreDep, bin_id: str, request_id: Id, download: bool = False
     ) -> Response[bytes]:
-        """The body as received, with its original Content-Type; `download=true` saves it as a file."""
+        """The body as received, with its original Content-Type (application/octet-stream in place of
+        a script or stylesheet type); `download=true` saves it as a file."""
         captured = await existing_request(store, bin_id, request_id)
         return _bytes_response(
             captured.body, captured.content_type, f"request-{request_id}.bin", attachment=download

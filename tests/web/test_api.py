@@ -141,6 +141,40 @@ def test_body_of_hostile_html_cannot_run(client: httpx.Client, bin_id: str) -> N
     assert body.headers["x-content-type-options"] == "nosniff"
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/javascript", "Application/ECMAScript; charset=utf-8", "text/css", "text/plain, text/css"],
+)
+def test_body_of_a_script_or_stylesheet_is_served_inert(
+    client: httpx.Client, bin_id: str, content_type: str
+) -> None:
+    # A page of this origin could otherwise load it with <script src> or <link rel=stylesheet>.
+    payload = b"document.title = 'pwned'; /* \xff\x00 */ body { color: red }"
+    sent = client.post(f"/b/{bin_id}", content=payload, headers={"content-type": content_type})
+    body = client.get(f"/api/bins/{bin_id}/requests/{sent.headers['x-inspector-request-id']}/body")
+    assert body.content == payload
+    assert body.headers["content-type"] == "application/octet-stream"
+    assert body.headers["x-content-type-options"] == "nosniff"
+    assert body.headers["content-security-policy"] == "default-src 'none'; sandbox"
+
+
+def test_multipart_part_of_a_script_type_is_served_inert(client: httpx.Client, bin_id: str) -> None:
+    script = b"document.title = 'pwned'"
+    payload = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a.js"\r\n'
+        b"Content-Type: text/javascript\r\n\r\n" + script + b"\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="b"; filename="b.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nplain\r\n--XyZ--\r\n"
+    )
+    sent = client.post(
+        f"/b/{bin_id}", content=payload, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+    parts = f"/api/bins/{bin_id}/requests/{sent.headers['x-inspector-request-id']}/parts"
+    script_part, text_part = client.get(f"{parts}/0"), client.get(f"{parts}/1")
+    assert (script_part.content, script_part.headers["content-type"]) == (script, "application/octet-stream")
+    assert (text_part.content, text_part.headers["content-type"]) == (b"plain", "text/plain")
+
+
 def test_health_schema_and_security_headers(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}
     schema = client.get("/api/schema/openapi.json").json()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import ServerProcess, send_raw
+
+from inspector.responses import MAX_PATH_PATTERN, MAX_PATH_WILDCARDS, MAX_RULES
 
 
 def capture_id(response: httpx.Response) -> int:
@@ -60,6 +64,82 @@ def test_custom_answer_and_rules(client: httpx.Client, bin_id: str) -> None:
         == 200
     )
     assert client.post(f"/b/{bin_id}").json()["ok"] is True  # back to the built-in answer
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/javascript", "application/ecmascript; charset=utf-8", " TEXT/CSS "]
+)
+def test_script_and_style_answers_are_refused(client: httpx.Client, bin_id: str, content_type: str) -> None:
+    rules = [{"path": "/ok", "response": {}}, {"path": "/x", "response": {"content_type": content_type}}]
+    refused = client.put(f"/api/bins/{bin_id}/response", json={"rules": rules})
+    assert refused.status_code == 400
+    detail = refused.json()["detail"]
+    assert f"rules[1].response.content_type: {content_type!r} is a script or stylesheet type" in detail
+    assert client.get(f"/api/bins/{bin_id}/response").json() is None  # nothing was saved
+
+    # The dashboard's form goes through the same check.
+    form = {"custom": "on", "status": "200", "content_type": content_type, "body": "alert(1)"}
+    page = client.post(f"/bins/{bin_id}/response", data=form)
+    assert "is a script or stylesheet type" in page.text
+    assert client.get(f"/api/bins/{bin_id}/response").json() is None
+
+
+# Rules at the validation limits that a backtracking matcher needs years for on 10 KB paths, and
+# that keep a linear matcher busy to the end: the paths below pass every quick check.
+WORST_PATTERNS = [
+    "/" + ("*" + "a" * 15) * 15 + "*/x",
+    "/" + ("**" + "a" * 14) * 15 + "*/x",
+    "/" + "**/" * 14 + "a?/x",
+    "/" + "*?" * 8 + "/x",
+]
+LONG_PATHS = ["/" + "a" * 10_000 + "/b/x", "/a" * 5000 + "/b/x"]
+
+
+def test_worst_rule_patterns_do_not_stall_the_server(start_server) -> None:
+    assert all(len(p) <= MAX_PATH_PATTERN for p in WORST_PATTERNS)
+    server = start_server()
+    rules = [
+        {"path": WORST_PATTERNS[i % len(WORST_PATTERNS)], "response": {"status": 201}}
+        for i in range(MAX_RULES)
+    ]
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+        saved = http.put(f"/api/bins/{bin_id}/response", json={"rules": rules})
+        assert saved.status_code == 200, saved.text
+
+    answers: list[int] = []
+
+    def send_captures() -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as sender:
+            for i in range(20):
+                answers.append(sender.post(f"/b/{bin_id}{LONG_PATHS[i % 2]}").status_code)
+
+    sender = threading.Thread(target=send_captures, daemon=True)
+    sender.start()
+    waits: list[float] = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=5) as probe:
+            deadline = time.monotonic() + 60
+            while sender.is_alive() and time.monotonic() < deadline:
+                started = time.monotonic()
+                assert probe.get("/healthz").status_code == 200
+                waits.append(time.monotonic() - started)
+                time.sleep(0.02)
+        sender.join(30)
+    finally:
+        if sender.is_alive():  # a stalled server would never let it end: stop it for good
+            server.kill()
+    assert answers == [200] * 20  # no rule matched: the built-in answer, every time
+    assert len(waits) >= 3
+    assert max(waits) < 0.5, f"/healthz waited {max(waits):.2f} s"
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        many = http.put(
+            f"/api/bins/{bin_id}/response",
+            json={"rules": [{"path": "/" + "*/" * (MAX_PATH_WILDCARDS + 1), "response": {}}]},
+        )
+        assert many.status_code == 400
+        assert "wildcards" in many.json()["detail"]
 
 
 def test_delay_holds_the_answer(client: httpx.Client, bin_id: str) -> None:
