@@ -298,6 +298,23 @@ def main() -> None:
     help="Seconds an idle kept-alive connection stays open between requests.",
 )
 @click.option(
+    "--max-streams-per-bin",
+    default=defaults.max_streams_per_bin,
+    type=click.IntRange(0),
+    envvar="INSPECTOR_MAX_STREAMS_PER_BIN",
+    show_envvar=True,
+    help="Live streams (dashboards, API streams, smee clients) open at once on one bin; "
+    "429 beyond, 0 for no cap.",
+)
+@click.option(
+    "--max-streams-per-client",
+    default=defaults.max_streams_per_client,
+    type=click.IntRange(0),
+    envvar="INSPECTOR_MAX_STREAMS_PER_CLIENT",
+    show_envvar=True,
+    help="Live streams one client address may have open at once; 429 beyond, 0 for no cap.",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",

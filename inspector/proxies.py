@@ -96,20 +96,25 @@ def resolve_origin(
     return client, scheme, host
 
 
-def public_base_url(scope: dict, trusted: TrustedProxies, public_url: str | None) -> str:
-    """The scheme and host that users reach this server at, for building capture URLs."""
-    if public_url:
-        return public_url
+def scope_origin(scope: dict, trusted: TrustedProxies) -> tuple[str | None, str, str]:
+    """(client address, scheme, host) of an ASGI request as its sender saw them."""
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
     host = next((value for name, value in headers if name == "host"), None)
     if host is None:
         server = scope.get("server") or ("localhost", None)
         host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
-    _, scheme, host = resolve_origin(
+    return resolve_origin(
         peer=(scope.get("client") or (None,))[0],
         scheme=scope.get("scheme", "http"),
         host=host,
         headers=headers,
         trusted=trusted,
     )
+
+
+def public_base_url(scope: dict, trusted: TrustedProxies, public_url: str | None) -> str:
+    """The scheme and host that users reach this server at, for building capture URLs."""
+    if public_url:
+        return public_url
+    _, scheme, host = scope_origin(scope, trusted)
     return f"{scheme if scheme in ('http', 'https') else 'http'}://{host}"
