@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import http
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,11 @@ class _Deadlines:
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
+        # One deadline at a time: when it is due and what then. Requests move it several times
+        # each, so it is a number; the timer behind it is re-armed only when it fires early or
+        # must fire sooner (a timer per move cost more than the rest of this class).
+        self._due: float | None = None
+        self._on_due: Callable[[], None] = self._head_overdue
         self._timer: asyncio.TimerHandle | None = None
         self._lingering = False
         self._awaiting = HEAD
@@ -165,6 +170,9 @@ class _Deadlines:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
@@ -172,7 +180,7 @@ class _Deadlines:
             return  # refused: read and drop until the client stops or the linger ends
         if self._awaiting == BODY:
             self._arm(self.limits.body_timeout, self._body_stalled)  # an idle gap: data restarts it
-        elif self._timer is None and (self.cycle is None or self.cycle.response_complete):
+        elif self._due is None and (self.cycle is None or self.cycle.response_complete):
             # The next request on a kept-alive connection has begun. (Bytes that arrive while a
             # request is in flight are pipelined: uvicorn's keep-alive timer covers them.)
             self._arm(self.limits.header_timeout, self._head_overdue)
@@ -210,14 +218,12 @@ class _Deadlines:
             self._cancel()
 
     def _head_overdue(self) -> None:
-        self._timer = None
         if self._head_bytes == 0:
             self.transport.close()  # it never said anything: there is nobody to answer
             return
         self.refuse(408, f"The request head did not arrive within {self.limits.header_timeout:g} s.")
 
     def _body_stalled(self) -> None:
-        self._timer = None
         cycle = self.cycle
         if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
             # We are the ones not reading (the app is busy, or has not asked for the body yet).
@@ -259,14 +265,26 @@ class _Deadlines:
         self.flow.resume_reading()
         self._arm(LINGER_SECONDS, self.transport.close)
 
-    def _arm(self, delay: float, callback: Any) -> None:
-        self._cancel()
-        self._timer = self.loop.call_later(delay, callback)
+    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
+        self._due = self.loop.time() + delay
+        self._on_due = callback
+        if self._timer is None or self._due < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(self._due, self._tick)
 
     def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._due = None
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._due is None:
+            return
+        if self.loop.time() < self._due:
+            self._timer = self.loop.call_at(self._due, self._tick)  # the deadline moved on since
+            return
+        self._due = None
+        self._on_due()
 
 
 class _StrictH11Connection(h11.Connection):
