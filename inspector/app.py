@@ -31,7 +31,7 @@ from inspector.web.csrf import CrossSiteGuard
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.health import healthz, store_unavailable
-from inspector.web.live import LiveViews, SmeeChannel, html_events, json_events
+from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
 from inspector.web.pages import (
     access_denied_page,
     attempt_panel,
@@ -108,6 +108,9 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     )
     templates = create_environment(_resource_dir("templates"))
     live = LiveViews(store, templates)
+    streams = StreamCaps(
+        settings.max_streams_per_bin, settings.max_streams_per_client, settings.trusted_proxies
+    )
     capture = Capture(settings, store, hub)
     sweeper = Sweeper(
         store, hub, interval=settings.sweep_interval_seconds, max_stored_bytes=settings.max_stored_bytes
@@ -169,7 +172,15 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         ],
         dependencies=provide(store, hub, settings),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(templates)),
-        state=State({"live": live, "deliveries": deliveries, "store": store, "refused": capture.refused}),
+        state=State(
+            {
+                "live": live,
+                "streams": streams,
+                "deliveries": deliveries,
+                "store": store,
+                "refused": capture.refused,
+            }
+        ),
         guards=[bin_guard],
         exception_handlers={
             NotAuthorizedException: access_denied_page,
@@ -187,6 +198,5 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         on_shutdown=[stop],
         logging_config=None,
     )
-    return InspectorApp(
-        settings, store, hub, web, capture, SmeeChannel(store, hub, live, settings.sse_ping_seconds)
-    )
+    smee = SmeeChannel(store, hub, live, streams, settings.sse_ping_seconds)
+    return InspectorApp(settings, store, hub, web, capture, smee)

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import click
 import structlog
-import uvicorn
 
 from inspector import __version__
 from inspector.config import (
@@ -272,6 +271,50 @@ def main() -> None:
     help="Seconds between keep-alive pings on live streams.",
 )
 @click.option(
+    "--header-timeout",
+    "header_timeout_seconds",
+    default=defaults.header_timeout_seconds,
+    type=click.FloatRange(0.1),
+    envvar="INSPECTOR_HEADER_TIMEOUT",
+    show_envvar=True,
+    help="Seconds a client has to send a whole request head; then 408 (or a plain close if it sent nothing).",
+)
+@click.option(
+    "--body-timeout",
+    "body_timeout_seconds",
+    default=defaults.body_timeout_seconds,
+    type=click.FloatRange(0.1),
+    envvar="INSPECTOR_BODY_TIMEOUT",
+    show_envvar=True,
+    help="Longest pause allowed inside a request body, in seconds; then 408 and nothing is recorded.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    "keep_alive_timeout_seconds",
+    default=defaults.keep_alive_timeout_seconds,
+    type=click.FloatRange(0.1),
+    envvar="INSPECTOR_KEEP_ALIVE_TIMEOUT",
+    show_envvar=True,
+    help="Seconds an idle kept-alive connection stays open between requests.",
+)
+@click.option(
+    "--max-streams-per-bin",
+    default=defaults.max_streams_per_bin,
+    type=click.IntRange(0),
+    envvar="INSPECTOR_MAX_STREAMS_PER_BIN",
+    show_envvar=True,
+    help="Live streams (dashboards, API streams, smee clients) open at once on one bin; "
+    "429 beyond, 0 for no cap.",
+)
+@click.option(
+    "--max-streams-per-client",
+    default=defaults.max_streams_per_client,
+    type=click.IntRange(0),
+    envvar="INSPECTOR_MAX_STREAMS_PER_CLIENT",
+    show_envvar=True,
+    help="Live streams one client address may have open at once; 429 beyond, 0 for no cap.",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",
@@ -296,8 +339,8 @@ def main() -> None:
 )
 def serve(**options: Any) -> None:
     """Run the server: bins capture at /b/{bin}, the API lives under /api."""
-    from inspector.app import create_app
     from inspector.logs import configure_logging
+    from inspector.server import build_server
 
     if options["db_path"] is None:
         options["db_path"] = default_db_path()
@@ -315,25 +358,7 @@ def serve(**options: Any) -> None:
         max_body_size=settings.max_body_size,
         outbound="public addresses only" if not policy.allow_private else "any address",
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            http=settings.http_parser,
-            lifespan="on",
-            log_config=None,
-            access_log=settings.access_log,
-            server_header=False,
-            # Proxy headers are read by inspector.proxies, from the configured proxies only.
-            proxy_headers=False,
-            # Leave the header limit to the capture path, which records the refused attempt.
-            h11_max_incomplete_event_size=settings.max_header_bytes + 16 * 1024,
-            # Live streams never end on their own; give them a bounded time to close on shutdown.
-            timeout_graceful_shutdown=10,
-        )
-    )
-    server.run()
+    build_server(settings).run()
 
 
 def _since(value: str) -> str | int:

@@ -72,6 +72,14 @@ class Settings:
     access_log: bool = False
     log_level: str = "info"
     log_format: str = "auto"
+    # Connections: the time a client has to send a request head, the longest pause inside a body,
+    # how long an idle kept-alive connection stays open; live streams open at once per bin and
+    # per client address (0: no cap).
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    keep_alive_timeout_seconds: float = 5.0
+    max_streams_per_bin: int = 200
+    max_streams_per_client: int = 32
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
@@ -80,6 +88,11 @@ class Settings:
             raise ValueError(f"http parser must be one of: {', '.join(HTTP_PARSERS)}")
         if self.max_body_size < 0:
             raise ValueError("max body size cannot be negative")
+        for name in ("header_timeout_seconds", "body_timeout_seconds", "keep_alive_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name.removesuffix('_seconds').replace('_', ' ')} must be positive")
+        if self.max_streams_per_bin < 0 or self.max_streams_per_client < 0:
+            raise ValueError("stream caps cannot be negative (0 means no cap)")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", parse_public_url(self.public_url))
 

@@ -42,3 +42,17 @@ def test_public_url() -> None:
 def test_settings_validate_choices() -> None:
     with pytest.raises(ValueError, match="http parser"):
         Settings(http_parser="llhttp")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("header_timeout_seconds", 0, "header timeout must be positive"),
+        ("body_timeout_seconds", -1, "body timeout must be positive"),
+        ("keep_alive_timeout_seconds", 0, "keep alive timeout must be positive"),
+        ("max_streams_per_client", -1, "stream caps cannot be negative"),
+    ],
+)
+def test_settings_validate_connection_limits(field: str, value: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(**{field: value})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.models import MAX_ID, CapturedRequest
+from inspector.proxies import TrustedProxies, scope_origin
 from inspector.store import Store
 from inspector.web.access import READ, allowed, presented_tokens
 from inspector.web.api import request_out
@@ -211,6 +212,63 @@ def _cursor(headers: Any, after: int | None) -> int:
     return max(candidates)
 
 
+class StreamCaps:
+    """Caps on live streams open at once, per bin and per client address (0: no cap).
+
+    Every kind of stream (dashboard, API, smee channel) holds one slot of its bin and one of its
+    client's while it is open; the client is the proxy-aware address, as for captures.
+    """
+
+    def __init__(self, per_bin: int, per_client: int, trusted: TrustedProxies) -> None:
+        self._per_bin = per_bin
+        self._per_client = per_client
+        self._trusted = trusted
+        self._bins: Counter[str] = Counter()
+        self._clients: Counter[str] = Counter()
+
+    def _take(self, bin_id: str, client: str | None) -> str | None:
+        """Hold a slot for a new stream, or say why there is none."""
+        if self._per_bin and self._bins[bin_id] >= self._per_bin:
+            return (
+                f"This bin already has {self._per_bin} live streams open, this server's limit; "
+                "close one (another tab or client) and try again."
+            )
+        if self._per_client and client is not None and self._clients[client] >= self._per_client:
+            return (
+                f"Your address already has {self._per_client} live streams open, this server's limit; "
+                "close one and try again."
+            )
+        self._bins[bin_id] += 1
+        if client is not None:
+            self._clients[client] += 1
+        return None
+
+    def _release(self, bin_id: str, client: str | None) -> None:
+        for counter, key in ((self._bins, bin_id), (self._clients, client)):
+            if key is None:
+                continue
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
+
+    def capped(self, bin_id: str, stream: ASGIApp) -> ASGIApp:
+        """`stream`, refused with 429 before it starts when a cap is reached; its slot freed when it ends."""
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            client = scope_origin(scope, self._trusted)[0]
+            refusal = self._take(bin_id, client)
+            if refusal:
+                await _refuse(send, 429, refusal)
+                return
+            try:
+                await stream(scope, receive, send)
+            finally:
+                # However the stream ended: client gone, bin deleted, server shutting down.
+                self._release(bin_id, client)
+
+        return app
+
+
 def event_stream(
     store: Store,
     hub: Hub,
@@ -244,12 +302,14 @@ async def _stream(
     if await store.get_bin(bin_id) is None:
         raise NotFoundException(f"There is no bin named {bin_id!r}.")
     live: LiveViews = request.app.state.live
+    caps: StreamCaps = request.app.state.streams
     render = live.json if named else live.html
     try:
         cursor = _cursor(request.headers, after)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
-    return event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds)
+    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds)
+    return caps.capped(bin_id, stream)
 
 
 class SmeeChannel:
@@ -259,10 +319,11 @@ class SmeeChannel:
     Last-Event-ID it sends when it reconnects.
     """
 
-    def __init__(self, store: Store, hub: Hub, live: LiveViews, ping: float) -> None:
+    def __init__(self, store: Store, hub: Hub, live: LiveViews, caps: StreamCaps, ping: float) -> None:
         self._store = store
         self._hub = hub
         self._live = live
+        self._caps = caps
         self._ping = ping
 
     @staticmethod
@@ -293,7 +354,7 @@ class SmeeChannel:
             await _refuse(send, 400, str(exc))
             return
         stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
-        await stream(scope, receive, send)
+        await self._caps.capped(bin_id, stream)(scope, receive, send)
 
 
 async def _refuse(send: Any, status: int, detail: str) -> None:

@@ -171,3 +171,60 @@ async def test_each_event_is_rendered_once_for_all_subscribers() -> None:
     assert renders == 1
     assert await shared.get(("request", "bin", 8), render) == b"data: <tr>fragment</tr>\n\n"
     assert renders == 2
+
+
+def opens(http: httpx.Client, url: str, headers: dict[str, str] | None = None, within: float = 5) -> bool:
+    """Whether a stream at `url` is accepted within `within` s (slots free once the server sees a close)."""
+    for _ in range(int(within / 0.1)):
+        with http.stream("GET", url, headers=headers) as response:
+            if response.status_code == 200:
+                return True
+            assert response.status_code == 429
+        time.sleep(0.1)
+    return False
+
+
+def refusal(http: httpx.Client, url: str, headers: dict[str, str] | None = None) -> str:
+    """The detail of a stream refused with 429 (a stream, so that an accepted one cannot hang the test)."""
+    with http.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 429
+        response.read()
+        return response.json()["detail"]
+
+
+def test_live_streams_per_bin_are_capped(start_server) -> None:
+    """Every kind of stream counts against its bin; past the cap, 429 before any stream starts."""
+    server = start_server("--max-streams-per-bin", "2")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        bin_id, other = (http.post("/api/bins").json()["id"] for _ in range(2))
+        dashboard = http.stream("GET", f"/bins/{bin_id}/events")
+        api = http.stream("GET", f"/api/bins/{bin_id}/stream")
+        with dashboard as first, api as second:
+            assert (first.status_code, second.status_code) == (200, 200)
+            smee = refusal(http, f"/b/{bin_id}", headers={"accept": "text/event-stream"})
+            assert "This bin already has 2 live streams open" in smee
+            assert "already has 2 live streams open" in refusal(http, f"/api/bins/{bin_id}/stream")
+            with http.stream("GET", f"/api/bins/{other}/stream") as elsewhere:
+                assert elsewhere.status_code == 200  # the cap is per bin
+            first.close()  # a closed stream gives its slot back
+            assert opens(http, f"/b/{bin_id}", headers={"accept": "text/event-stream"})
+
+
+def test_live_streams_per_client_are_capped_by_proxy_aware_address(start_server) -> None:
+    """The cap follows the address the trusted proxy reports; a stream ending with its bin frees its slot."""
+    server = start_server("--max-streams-per-client", "2", "--trusted-proxy", "127.0.0.1")
+    alice = {"x-forwarded-for": "203.0.113.7"}
+    bob = {"x-forwarded-for": "203.0.113.8"}
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        first, second, third = (http.post("/api/bins").json()["id"] for _ in range(3))
+        with (
+            http.stream("GET", f"/api/bins/{first}/stream", headers=alice) as one,
+            http.stream("GET", f"/bins/{second}/events", headers=alice) as two,
+        ):
+            assert (one.status_code, two.status_code) == (200, 200)
+            refused = refusal(http, f"/api/bins/{third}/stream", headers=alice)
+            assert "Your address already has 2 live streams open" in refused
+            with http.stream("GET", f"/api/bins/{third}/stream", headers=bob) as others:
+                assert others.status_code == 200
+            assert http.delete(f"/api/bins/{first}").status_code == 204
+            assert opens(http, f"/api/bins/{third}/stream", headers=alice)

@@ -1,0 +1,339 @@
+"""The uvicorn server and its hardened HTTP protocols: deadlines, a bounded request head, strict framing."""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+import httptools
+import msgspec
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from inspector.config import Settings, format_size
+
+# Room above --max-header-bytes that the parser still buffers, so that the capture path sees a
+# block just over the limit and records the refused attempt; past it the parser answers 431 itself.
+HEAD_SLACK = 16 * 1024
+# How long a refused connection keeps reading (and discarding) what the client still sends, so
+# that the client reads our answer instead of a connection reset.
+LINGER_SECONDS = 2.0
+# Live streams never end on their own; give them a bounded time to close on shutdown.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What a connection may cost us: time to send a request head, idle gaps in a body, head size."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_head_bytes: int = 32 * 1024 + HEAD_SLACK
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+            max_head_bytes=settings.max_header_bytes + HEAD_SLACK,
+        )
+
+
+def build_server(settings: Settings) -> uvicorn.Server:
+    """The uvicorn server for `inspector serve`, speaking HTTP through the hardened protocols."""
+    from inspector.app import create_app
+
+    limits = ConnectionLimits.from_settings(settings)
+    return uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            http=protocol_class(settings.http_parser, limits),
+            # Nothing here speaks WebSocket: an Upgrade request is captured like any other.
+            ws="none",
+            lifespan="on",
+            log_config=None,
+            access_log=settings.access_log,
+            server_header=False,
+            # Proxy headers are read by inspector.proxies, from the configured proxies only.
+            proxy_headers=False,
+            timeout_keep_alive=settings.keep_alive_timeout_seconds,  # type: ignore[arg-type]
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+    )
+
+
+def framing_problem(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """Why a request's body framing is ambiguous, or None when it is sound.
+
+    `headers` have lowercased names, as both parsers give them. A request that two servers could
+    split differently (Content-Length and Transfer-Encoding together, conflicting lengths, codings
+    other than chunked) is how requests are smuggled past a proxy: refuse it rather than guess.
+    """
+    lengths: set[bytes] = set()
+    codings: list[bytes] = []
+    for name, value in headers:
+        if name == b"content-length":
+            lengths.update(part.strip() for part in value.split(b","))
+        elif name == b"transfer-encoding":
+            codings.append(value.strip().lower())
+    if lengths and codings:
+        return "the request has both Content-Length and Transfer-Encoding; send only one"
+    if len(lengths) > 1:
+        return "the request has conflicting Content-Length values"
+    if codings and http_version == "1.0":
+        return "Transfer-Encoding is not allowed in an HTTP/1.0 request"
+    if codings and codings != [b"chunked"]:
+        return "the only Transfer-Encoding accepted is a single 'chunked'"
+    return None
+
+
+class FramingRefused(Exception):
+    """Raised from a parser callback to stop parsing a request whose framing is ambiguous."""
+
+
+def refusal_for(error: BaseException | None, limits: ConnectionLimits) -> tuple[int, str]:
+    """The status and message answering a request the parser gave up on, from the parser's error."""
+    if isinstance(error, httptools.HttpParserCallbackError) and error.__context__ is not None:
+        error = error.__context__  # what our own callback raised
+    if isinstance(error, h11.RemoteProtocolError) and error.error_status_hint == 431:
+        return 431, head_too_large(limits)
+    reason = str(error) if error is not None else ""
+    # Parser messages may quote the offending bytes: keep them short (the answer is JSON-escaped).
+    reason = reason if len(reason) <= 200 else reason[:200] + "..."
+    return 400, f"Invalid HTTP request: {reason or 'malformed request line, headers or framing'}."
+
+
+def head_too_large(limits: ConnectionLimits) -> str:
+    return (
+        f"The request line and headers are larger than this server accepts "
+        f"({format_size(limits.max_head_bytes)}); nothing was recorded."
+    )
+
+
+def error_response(status: int, detail: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A complete HTTP/1.1 answer with a JSON error body, that closes the connection."""
+    body = msgspec.json.encode({"status_code": status, "detail": detail})
+    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}".encode()]
+    lines += [name + b": " + value for name, value in default_headers]
+    lines += [
+        b"content-type: application/json",
+        b"content-length: " + str(len(body)).encode(),
+        b"x-content-type-options: nosniff",
+        b"connection: close",
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+# What the parser reads next on a connection.
+HEAD, BODY = "head", "body"
+
+
+class _Deadlines:
+    """Deadlines and refusals shared by both parsers' protocols (a mixin over uvicorn's classes).
+
+    A request head must arrive whole within `header_timeout` (from the connection's start, or
+    from the first byte of a later request), however slowly it trickles in; a body may pause at
+    most `body_timeout` between chunks. Between requests uvicorn's keep-alive timeout applies.
+    Every refusal is a JSON answer followed by a lingering close.
+    """
+
+    limits: ConnectionLimits
+    # Provided by uvicorn's protocol classes.
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    cycle: Any
+    flow: Any
+    server_state: Any
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        # One deadline at a time: when it is due and what then. Requests move it several times
+        # each, so it is a number; the timer behind it is re-armed only when it fires early or
+        # must fire sooner (a timer per move cost more than the rest of this class).
+        self._due: float | None = None
+        self._on_due: Callable[[], None] = self._head_overdue
+        self._timer: asyncio.TimerHandle | None = None
+        self._lingering = False
+        self._awaiting = HEAD
+        # Bytes received of the head being read; counted while nothing else is expected.
+        self._head_bytes = 0
+        # A fresh connection owes us a request head: an idle one is closed, not kept forever.
+        self._arm(self.limits.header_timeout, self._head_overdue)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # refused: read and drop until the client stops or the linger ends
+        if self._awaiting == BODY:
+            self._arm(self.limits.body_timeout, self._body_stalled)  # an idle gap: data restarts it
+        elif self._due is None and (self.cycle is None or self.cycle.response_complete):
+            # The next request on a kept-alive connection has begun. (Bytes that arrive while a
+            # request is in flight are pipelined: uvicorn's keep-alive timer covers them.)
+            self._arm(self.limits.header_timeout, self._head_overdue)
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse `data`, refusing a head that grows past the limit, wherever TCP split it.
+
+        llhttp has no limit at all, and h11 checks its own only while a head is incomplete, so
+        the bytes of a head are counted here: the parser gets no more than the head may still
+        take, then we see whether the head completed.
+        """
+        while data and not self._lingering:
+            if self._awaiting != HEAD:
+                super().data_received(data)  # type: ignore[misc]
+                return
+            room = self.limits.max_head_bytes - self._head_bytes
+            if room <= 0:
+                self.refuse(431, head_too_large(self.limits))
+                return
+            piece, data = data[:room], data[room:]
+            self._head_bytes += len(piece)
+            super().data_received(piece)  # type: ignore[misc]
+
+    def _head_complete(self) -> None:
+        """The parser has a whole request head: its body (if any) comes next."""
+        if not self._lingering:
+            self._awaiting = BODY
+            self._arm(self.limits.body_timeout, self._body_stalled)
+
+    def _body_complete(self) -> None:
+        if not self._lingering:
+            self._awaiting = HEAD
+            self._head_bytes = 0
+            self._cancel()
+
+    def _head_overdue(self) -> None:
+        if self._head_bytes == 0:
+            self.transport.close()  # it never said anything: there is nobody to answer
+            return
+        self.refuse(408, f"The request head did not arrive within {self.limits.header_timeout:g} s.")
+
+    def _body_stalled(self) -> None:
+        cycle = self.cycle
+        if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+            # We are the ones not reading (the app is busy, or has not asked for the body yet).
+            self._arm(self.limits.body_timeout, self._body_stalled)
+            return
+        if cycle is None or cycle.response_started:
+            self.transport.close()  # the answer is out (or partly out): only the connection is left
+            return
+        # The application sees the client gone (the capture path then records nothing) and can no
+        # longer answer; the 408 is ours.
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self.refuse(408, f"The request body stalled: nothing arrived for {self.limits.body_timeout:g} s.")
+
+    def shutdown(self) -> None:
+        if self._lingering:
+            self.transport.close()  # already answered; uvicorn's own shutdown expects a clean parser
+            return
+        super().shutdown()  # type: ignore[misc]
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn calls this while it handles the parser's exception, which says what was wrong.
+        status, detail = refusal_for(sys.exception(), self.limits)
+        self.refuse(status, detail)
+
+    def refuse(self, status: int, detail: str) -> None:
+        """Answer with an error and close, reading what the client still sends for a little while.
+
+        Closing with unread data makes the kernel reset the connection, and the reset can reach
+        the client before it has read our answer: half-close first and drain instead.
+        """
+        if self._lingering or self.transport.is_closing():
+            return
+        self._lingering = True
+        self.transport.write(error_response(status, detail, self.server_state.default_headers))
+        self._unset_keepalive_if_required()  # type: ignore[attr-defined]
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self._arm(LINGER_SECONDS, self.transport.close)
+
+    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
+        self._due = self.loop.time() + delay
+        self._on_due = callback
+        if self._timer is None or self._due < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(self._due, self._tick)
+
+    def _cancel(self) -> None:
+        self._due = None
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._due is None:
+            return
+        if self.loop.time() < self._due:
+            self._timer = self.loop.call_at(self._due, self._tick)  # the deadline moved on since
+            return
+        self._due = None
+        self._on_due()
+
+
+class _StrictH11Connection(h11.Connection):
+    """h11 with its framing checks completed: it prefers chunked over a Content-Length it also got."""
+
+    def next_event(self) -> Any:
+        event = super().next_event()
+        if isinstance(event, h11.Request):
+            problem = framing_problem(event.http_version.decode("ascii"), event.headers)
+            if problem:
+                raise h11.RemoteProtocolError(problem, error_status_hint=400)
+        return event
+
+
+class HardenedH11Protocol(_Deadlines, H11Protocol):
+    """uvicorn's h11 protocol with deadlines, a head limit answered with 431, and strict framing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = _StrictH11Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        if self._lingering:
+            return
+        if self.cycle is not cycle:
+            self._head_complete()  # a new request: h11 gave us its head
+        if self._awaiting == BODY and self.conn.their_state is not h11.SEND_BODY:
+            self._body_complete()
+
+
+class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
+    """uvicorn's httptools protocol with deadlines, a head limit answered with 431, and strict framing."""
+
+    def on_headers_complete(self) -> None:
+        http_version = self.parser.get_http_version()
+        problem = framing_problem(http_version, self.headers)
+        if problem:
+            raise FramingRefused(problem)  # stops llhttp; uvicorn then calls send_400_response
+        super().on_headers_complete()
+        self._head_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._body_complete()
+
+
+def protocol_class(parser: str, limits: ConnectionLimits) -> type[asyncio.Protocol]:
+    """The hardened protocol for a parser name ("h11" or "httptools"), bound to these limits."""
+    base: type[_Deadlines] = HardenedHttpToolsProtocol if parser == "httptools" else HardenedH11Protocol
+    return type(base.__name__, (base,), {"limits": limits})  # type: ignore[return-value]
