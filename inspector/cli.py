@@ -346,7 +346,7 @@ def _since(value: str) -> str | int:
 
 
 def _target(value: str) -> str:
-    from inspector.replay import parse_target
+    from inspector.targets import parse_target
 
     parse_target(value)
     return value
