@@ -10,7 +10,7 @@ import platformdirs
 
 from inspector.proxies import TrustedProxies
 from inspector.store.sqlite import SYNCHRONOUS_MODES
-from inspector.targets import TargetPolicy
+from inspector.targets import TargetPolicy, ThisServer
 
 HTTP_PARSERS = ("h11", "httptools")
 LOG_FORMATS = ("auto", "json", "console")
@@ -72,6 +72,11 @@ class Settings:
     access_log: bool = False
     log_level: str = "info"
     log_format: str = "auto"
+    # Forwarding limits: the auto-forwards one original request may cause in all, fan-out
+    # included (bins forwarding to each other multiply), and whether a bin may forward to this
+    # server itself.
+    forward_budget: int = 20
+    allow_self_forward: bool = False
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
@@ -80,6 +85,8 @@ class Settings:
             raise ValueError(f"http parser must be one of: {', '.join(HTTP_PARSERS)}")
         if self.max_body_size < 0:
             raise ValueError("max body size cannot be negative")
+        if self.forward_budget < 1:
+            raise ValueError("the forward budget must be at least 1")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", parse_public_url(self.public_url))
 
@@ -120,6 +127,11 @@ def target_policy(settings: Settings) -> TargetPolicy:
     """Where outbound requests may go: anywhere for a local server, public addresses otherwise."""
     public = settings.public if settings.public is not None else exposed(settings)
     return TargetPolicy(allow_private=not public, allow_hosts=settings.allow_targets)
+
+
+def this_server(settings: Settings) -> ThisServer:
+    """Where the server listens and is reached, so forward targets pointing back at it are told."""
+    return ThisServer(host=settings.host, port=settings.port, public_url=settings.public_url)
 
 
 # Abuse limits used when the server listens beyond loopback and the operator set none.

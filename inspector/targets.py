@@ -305,3 +305,62 @@ class TargetPolicy:
             if _literal(host) == address:
                 raise TargetRefused(f"{host.strip('[]')} is {described}; {ADVICE}")
             raise TargetRefused(f"{host} resolves to {address}, {described}; {ADVICE}")
+
+
+# --- this server as a target -----------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSPECIFIED = ("0.0.0.0", "::", "")
+
+
+def _reaches_this_machine(host: str) -> bool:
+    """A host that always means this machine: localhost names, loopback and unspecified addresses."""
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    address = _literal(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address is not None and (address.is_loopback or address.is_unspecified)
+
+
+@dataclass(frozen=True)
+class ThisServer:
+    """Where this server listens and is reached, to tell a forward target that points back at it.
+
+    Auto-forward into this server's own bins can multiply one request into many (bins forwarding
+    to each other); the forward budget bounds that, and this catches the plain configurations
+    before they run. Names are not resolved here (that is I/O, and may differ at delivery time):
+    a name that leads back here is left to the budget.
+    """
+
+    host: str
+    port: int
+    public_url: str | None = None
+
+    def reached_by(self, url: str) -> str | None:
+        """Why `url` points at this server, in words, or None when it does not (as far as can be told)."""
+        parts = parse_target(url)
+        host = wire_host(parts.hostname or "").rstrip(".").lower()
+        port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
+        if self.public_url is not None:
+            public = urlsplit(self.public_url)
+            public_port = public.port or _DEFAULT_PORTS.get(public.scheme.lower(), 80)
+            prefix = public.path.rstrip("/")
+            path = parts.path or "/"
+            same_place = path == prefix or path.startswith(f"{prefix}/")
+            if (host, port) == (wire_host(public.hostname or "").lower(), public_port) and same_place:
+                return f"its public URL is {self.public_url}"
+        if port != self.port:
+            return None
+        listening = _normal_host(self.host)
+        local = listening in _UNSPECIFIED or _reaches_this_machine(listening)
+        if local and _reaches_this_machine(host):
+            return f"it listens on {_bracketed(listening)}:{self.port}, which {host} reaches"
+        if host == listening or (_literal(host) is not None and _literal(host) == _literal(listening)):
+            return f"it listens on {_bracketed(listening)}:{self.port}"
+        return None
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

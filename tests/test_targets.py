@@ -11,7 +11,7 @@ from conftest import Recorded, RecordingTarget, Reply, closed_at_end
 from test_replay import make_captured
 
 from inspector.replay import build_outbound, deliver, make_client
-from inspector.targets import TargetPolicy, TargetRefused, netloc, parse_target
+from inspector.targets import TargetPolicy, TargetRefused, ThisServer, netloc, parse_target
 
 PUBLIC = TargetPolicy(allow_private=False)
 ADVICE = "this server only delivers to public addresses (--allow-target to permit a host)"
@@ -173,6 +173,48 @@ def test_plain_addresses_names_ipv6_and_idns_pass(url: str, wire: str) -> None:
     assert netloc(parse_target(url)) == wire
     TargetPolicy().check_url(url)
     assert build_outbound(make_captured(), url).url.startswith(f"{url.split(':')[0]}://{wire}/")
+
+
+@pytest.mark.parametrize(
+    ("server", "url", "why"),
+    [
+        (ThisServer("127.0.0.1", 8000), "http://127.0.0.1:8000/b/x", "it listens on 127.0.0.1:8000"),
+        (ThisServer("127.0.0.1", 8000), "http://localhost:8000/b/x", "which localhost reaches"),
+        (ThisServer("127.0.0.1", 8000), "http://[::1]:8000/", "which ::1 reaches"),
+        (ThisServer("127.0.0.1", 8000), "http://[::ffff:127.0.0.1]:8000/", "reaches"),
+        (ThisServer("127.0.0.1", 8000), "http://0.0.0.0:8000/", "reaches"),
+        (ThisServer("0.0.0.0", 80), "http://app.localhost/", "listens on 0.0.0.0:80"),
+        (ThisServer("::", 8000), "http://127.0.0.1:8000/", "listens on [::]:8000"),
+        (ThisServer("192.0.2.7", 8000), "http://192.0.2.7:8000/b/x", "it listens on 192.0.2.7:8000"),
+        (
+            ThisServer("0.0.0.0", 8000, "https://hooks.example.com"),
+            "https://HOOKS.example.com:443/b/abc",
+            "its public URL is https://hooks.example.com",
+        ),
+        (
+            ThisServer("0.0.0.0", 8000, "https://example.com/inspector"),
+            "https://example.com/inspector/b/abc",
+            "its public URL",
+        ),
+    ],
+)
+def test_targets_that_point_at_this_server_are_told(server: ThisServer, url: str, why: str) -> None:
+    reason = server.reached_by(url)
+    assert reason is not None and why in reason
+
+
+@pytest.mark.parametrize(
+    ("server", "url"),
+    [
+        (ThisServer("127.0.0.1", 8000), "http://127.0.0.1:3000/hook"),  # the developer's app
+        (ThisServer("127.0.0.1", 8000), "http://example.com:8000/"),
+        (ThisServer("192.0.2.7", 8000), "http://127.0.0.1:8000/"),  # loopback cannot reach 192.0.2.7
+        (ThisServer("0.0.0.0", 8000, "https://hooks.example.com"), "http://hooks.example.com/"),  # port 80
+        (ThisServer("0.0.0.0", 8000, "https://example.com/inspector"), "https://example.com/shop/hook"),
+    ],
+)
+def test_other_targets_are_not_this_server(server: ThisServer, url: str) -> None:
+    assert server.reached_by(url) is None
 
 
 # --- over the network ------------------------------------------------------------------------------
