@@ -18,7 +18,7 @@ from litestar.template import TemplateConfig
 from inspector import __version__, fixed_bins
 from inspector.autoverify import AutoVerifier
 from inspector.capture import Capture, is_capture_path
-from inspector.config import Settings, target_policy
+from inspector.config import Settings, target_policy, this_server
 from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
@@ -105,6 +105,9 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         retry_seconds=settings.forward_retry_seconds,
         max_attempts=settings.forward_max_attempts,
         max_pending=settings.forward_max_pending,
+        budget=settings.forward_budget,
+        this_server=this_server(settings),
+        allow_self_forward=settings.allow_self_forward,
     )
     templates = create_environment(_resource_dir("templates"))
     live = LiveViews(store, templates)

@@ -315,6 +315,23 @@ def main() -> None:
     help="Live streams one client address may have open at once; 429 beyond, 0 for no cap.",
 )
 @click.option(
+    "--forward-budget",
+    default=defaults.forward_budget,
+    type=click.IntRange(1),
+    envvar="INSPECTOR_FORWARD_BUDGET",
+    show_envvar=True,
+    help="Auto-forwards one original request may cause in all, counting those of bins that forward "
+    "to each other; past that its forwards fail with the reason.",
+)
+@click.option(
+    "--allow-self-forward/--no-self-forward",
+    default=defaults.allow_self_forward,
+    envvar="INSPECTOR_ALLOW_SELF_FORWARD",
+    show_envvar=True,
+    help="Let bins auto-forward to this server itself (its address, its loopback aliases, "
+    "--public-url); the forward budget still bounds loops. Replays may always go there.",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",
@@ -371,7 +388,7 @@ def _since(value: str) -> str | int:
 
 
 def _target(value: str) -> str:
-    from inspector.replay import parse_target
+    from inspector.targets import parse_target
 
     parse_target(value)
     return value

@@ -10,7 +10,7 @@ import platformdirs
 
 from inspector.proxies import TrustedProxies
 from inspector.store.sqlite import SYNCHRONOUS_MODES
-from inspector.targets import TargetPolicy
+from inspector.targets import TargetPolicy, ThisServer
 
 HTTP_PARSERS = ("h11", "httptools")
 LOG_FORMATS = ("auto", "json", "console")
@@ -81,6 +81,12 @@ class Settings:
     max_streams_per_bin: int = 200
     max_streams_per_client: int = 32
 
+    # Forwarding limits: the auto-forwards one original request may cause in all, fan-out
+    # included (bins forwarding to each other multiply), and whether a bin may forward to this
+    # server itself.
+    forward_budget: int = 20
+    allow_self_forward: bool = False
+
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"sqlite synchronous must be one of: {', '.join(SYNCHRONOUS_MODES)}")
@@ -93,6 +99,8 @@ class Settings:
                 raise ValueError(f"{name.removesuffix('_seconds').replace('_', ' ')} must be positive")
         if self.max_streams_per_bin < 0 or self.max_streams_per_client < 0:
             raise ValueError("stream caps cannot be negative (0 means no cap)")
+        if self.forward_budget < 1:
+            raise ValueError("the forward budget must be at least 1")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", parse_public_url(self.public_url))
 
@@ -133,6 +141,11 @@ def target_policy(settings: Settings) -> TargetPolicy:
     """Where outbound requests may go: anywhere for a local server, public addresses otherwise."""
     public = settings.public if settings.public is not None else exposed(settings)
     return TargetPolicy(allow_private=not public, allow_hosts=settings.allow_targets)
+
+
+def this_server(settings: Settings) -> ThisServer:
+    """Where the server listens and is reached, so forward targets pointing back at it are told."""
+    return ThisServer(host=settings.host, port=settings.port, public_url=settings.public_url)
 
 
 # Abuse limits used when the server listens beyond loopback and the operator set none.

@@ -63,6 +63,10 @@ class ForwardJob(msgspec.Struct, frozen=True, kw_only=True):
     next_attempt_at: datetime
     last_status: int | None = None
     last_error: str | None = None
+    # The forwarding chain this job belongs to when its capture is an original (not itself a forward).
+    origin: str | None = None
+    # Set while one delivery holds the job: until then no other worker is handed it.
+    claimed_until: datetime | None = None
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,14 +13,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
 import msgspec
 
 from inspector.models import CapturedRequest, Header
-from inspector.targets import SCHEMES, TargetPolicy, TargetRefused
+from inspector.targets import TargetPolicy, TargetRefused, netloc, parse_target
 
 # The most of a target's answer kept: enough to read any error page, bounded for storage.
 RESPONSE_BODY_LIMIT = 1024 * 1024
@@ -110,7 +110,8 @@ class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float
     # In plain words, None on success: "connection refused by 127.0.0.1:3000", "timed out after ...".
     error: str | None = None
-    # For programs: refused (by policy), dns, connect, tls, timeout, protocol, redirect; None on success.
+    # For programs: refused (by policy), invalid (target), dns, connect, tls, timeout, protocol,
+    # redirect; None on success.
     error_kind: str | None = None
 
     @property
@@ -137,32 +138,6 @@ def _request_target(text: str, encoding: str) -> str:
             data = char.encode(encoding if ord(char) < 256 else "utf-8")
             out.extend(f"%{byte:02X}" for byte in data)
     return "".join(out)
-
-
-def parse_target(url: str) -> SplitResult:
-    """The parts of a target URL, or ValueError saying what is wrong with it."""
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError as exc:
-        raise ValueError(f"the target {url!r} is not a valid URL ({exc})") from None
-    if parts.scheme.lower() not in SCHEMES:
-        raise ValueError(f"the target {url!r} must be an http:// or https:// URL")
-    if not parts.hostname:
-        raise ValueError(f"the target {url!r} has no host")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("put credentials in a header (Authorization), not in the target URL")
-    return parts
-
-
-def _netloc(parts: SplitResult) -> str:
-    """host[:port] for the Host header and the URL: ASCII (IDNA for international names)."""
-    host = parts.hostname or ""
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{parts.port}" if parts.port is not None else host
 
 
 def _set_header(headers: list[Header], name: str, value: str) -> list[Header]:
@@ -224,7 +199,7 @@ def build_outbound(
     """
     edits = overrides or Overrides()
     parts = parse_target(target_url)
-    netloc = _netloc(parts)
+    host_port = netloc(parts)
 
     method = edits.method if edits.method is not None else captured.method
     if not TOKEN.fullmatch(method):
@@ -244,7 +219,7 @@ def build_outbound(
     )
     queries = [_request_target(parts.query, "utf-8"), _request_target(query, query_encoding)]
     joined = "&".join(q for q in queries if q)
-    url = f"{parts.scheme.lower()}://{netloc}{path}{f'?{joined}' if joined else ''}"
+    url = f"{parts.scheme.lower()}://{host_port}{path}{f'?{joined}' if joined else ''}"
 
     if edits.body is not None:
         body = edits.body
@@ -256,7 +231,7 @@ def build_outbound(
     headers = list(edits.headers) if edits.headers is not None else list(captured.headers)
     removed = {name.lower() for name in edits.remove_headers}
     headers = [(name, value) for name, value in headers if name.lower() not in removed]
-    host = netloc
+    host = host_port
     for name, value in edits.set_headers:
         if name.lower() == "host":
             host = value  # asked for explicitly: a virtual host the target routes on
@@ -288,7 +263,7 @@ def redirected(outbound: Outbound, status: int, location: str) -> Outbound:
     and body. Authorization and Cookie are not carried to another origin.
     """
     parts = parse_target(urljoin(outbound.url, location.strip()))
-    netloc = _netloc(parts)
+    host_port = netloc(parts)
     method = outbound.method
     headers = list(outbound.headers)
     body = outbound.body
@@ -298,10 +273,10 @@ def redirected(outbound: Outbound, status: int, location: str) -> Outbound:
     old = urlsplit(outbound.url)
     if (old.scheme, old.hostname, old.port) != (parts.scheme.lower(), parts.hostname, parts.port):
         headers = [(name, value) for name, value in headers if name.lower() not in CREDENTIAL_HEADERS]
-    headers = [("host", netloc) if name.lower() == "host" else (name, value) for name, value in headers]
+    headers = [("host", host_port) if name.lower() == "host" else (name, value) for name, value in headers]
     path = _request_target(parts.path, "latin-1") or "/"
     query = _request_target(parts.query, "latin-1")
-    url = f"{parts.scheme.lower()}://{netloc}{path}{f'?{query}' if query else ''}"
+    url = f"{parts.scheme.lower()}://{host_port}{path}{f'?{query}' if query else ''}"
     return Outbound(method=method, url=url, headers=headers, body=body)
 
 
@@ -498,15 +473,20 @@ async def _exchange(
         if name.endswith(".started") and "close" not in name:
             phase = name.removesuffix(".started")
 
-    request = httpx.Request(
-        outbound.method,
-        # Only the origin goes through httpx's URL handling; the exact path and query go on
-        # the request line through httpcore's "target" extension, so nothing is normalised.
-        f"{scheme}://{host if ':' not in host else f'[{host}]'}:{port}/",
-        headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in outbound.headers],
-        content=outbound.body,
-        extensions={"target": target, "trace": trace, "timeout": httpx.Timeout(timeout).as_dict()},
-    )
+    try:
+        request = httpx.Request(
+            outbound.method,
+            # Only the origin goes through httpx's URL handling; the exact path and query go on
+            # the request line through httpcore's "target" extension, so nothing is normalised.
+            f"{scheme}://{host if ':' not in host else f'[{host}]'}:{port}/",
+            headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in outbound.headers],
+            content=outbound.body,
+            extensions={"target": target, "trace": trace, "timeout": httpx.Timeout(timeout).as_dict()},
+        )
+    except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+        # parse_target should have refused it; should it not, this says so instead of raising.
+        answer.error, answer.error_kind = f"the HTTP client cannot send to {where} ({exc})", "invalid"
+        return answer
     chunks: list[bytes] = []
     try:
         # httpx's timeouts bound each read; this bounds the whole exchange, so a target that

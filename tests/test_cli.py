@@ -35,6 +35,8 @@ def test_help_on_every_command() -> None:
         ("--db", "INSPECTOR_DB"),
         ("--public-url", "INSPECTOR_PUBLIC_URL"),
         ("--max-body-size", "INSPECTOR_MAX_BODY_SIZE"),
+        ("--forward-budget", "INSPECTOR_FORWARD_BUDGET"),
+        ("--allow-self-forward", "INSPECTOR_ALLOW_SELF_FORWARD"),
     ]:
         assert flag in serve.stdout and variable in serve.stdout
 

@@ -145,6 +145,7 @@ def test_help_lists_every_option() -> None:
     [
         (["http://127.0.0.1:1/nothing", "--to", "http://127.0.0.1:2/"], "is not a bin URL"),
         (["http://127.0.0.1:1/b/x", "--to", "ftp://127.0.0.1:2/"], "must be an http:// or https:// URL"),
+        (["http://127.0.0.1:1/b/x", "--to", "http://0177.0.0.1:2/"], "ambiguous IPv4 form: write 127.0.0.1"),
         (
             ["http://127.0.0.1:1/b/x", "--to", "http://127.0.0.1:2/", "--since", "yesterday"],
             "neither 'all' nor",

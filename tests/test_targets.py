@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -10,7 +11,7 @@ from conftest import Recorded, RecordingTarget, Reply, closed_at_end
 from test_replay import make_captured
 
 from inspector.replay import build_outbound, deliver, make_client
-from inspector.targets import TargetPolicy, TargetRefused
+from inspector.targets import TargetPolicy, TargetRefused, ThisServer, netloc, parse_target
 
 PUBLIC = TargetPolicy(allow_private=False)
 ADVICE = "this server only delivers to public addresses (--allow-target to permit a host)"
@@ -113,6 +114,109 @@ def test_bad_allow_list_entries(entry: str) -> None:
         TargetPolicy(allow_private=False, allow_hosts=(entry,))
 
 
+# Spellings of an IPv4 address that resolvers, HTTP clients and browsers read differently (or
+# that the HTTP client cannot parse at all): each is refused with the plain form to write.
+AMBIGUOUS = [
+    ("http://0177.0.0.1:9/x", "'0177.0.0.1' is an ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://127.000.000.001/", "ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://\u2460\u2461\u2466.\u24ea.\u24ea.\u2460/", "ambiguous IPv4 form: write 127.0.0.1"),  # circled
+    ("http://2130706433/", "ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://0x7f.1/", "ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://0X7F.0.0.1/", "ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://127.1/", "ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://10.1.1/", "ambiguous IPv4 form: write 10.1.0.1"),
+    ("http://0/", "ambiguous IPv4 form: write 0.0.0.0"),
+    ("http://127.0.0.1./", "ambiguous IPv4 form: write 127.0.0.1"),
+    ("http://\u0661\u0662\u0667.0.0.1/", "ambiguous IPv4 form: write 127.0.0.1"),  # Arabic-Indic digits
+    ("http://\uff11\uff12\uff17.0.0.1/", "ambiguous IPv4 form: write 127.0.0.1"),  # fullwidth digits
+    ("http://127\uff0e0\uff0e0\uff0e1/", "ambiguous IPv4 form: write 127.0.0.1"),  # fullwidth dots
+    ("http://127\u30020\u30020\u30021/", "ambiguous IPv4 form: write 127.0.0.1"),  # ideographic dots
+    ("http://999.1.1.1/", "not a valid IPv4 address"),
+    ("http://1.2.3.4.5/", "not a valid IPv4 address"),
+    ("http://example.123/", "not a valid IPv4 address"),
+    ("http://exa%20mple.com/", "not a valid host name"),
+    ("http://[fe80::1%25eth0]/", "zone ids"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), AMBIGUOUS)
+@pytest.mark.parametrize("policy", [PUBLIC, TargetPolicy()])
+def test_ambiguous_host_forms_are_refused_in_words(policy: TargetPolicy, url: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=r"^the target '.*': ") as parsed:
+        parse_target(url)
+    assert reason in str(parsed.value)
+    with pytest.raises(TargetRefused) as refused:
+        policy.check_url(url)
+    assert reason in refused.value.reason
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        build_outbound(make_captured(), url)
+
+
+@pytest.mark.parametrize(
+    ("url", "wire"),
+    [
+        ("http://127.0.0.1:3000/hook", "127.0.0.1:3000"),
+        ("http://8.8.8.8/", "8.8.8.8"),
+        ("http://Example.COM./x", "example.com."),
+        ("http://123.example.com/", "123.example.com"),
+        ("http://0x.example/", "0x.example"),
+        ("http://my_service:8080/", "my_service:8080"),
+        ("http://[::1]:3000/", "[::1]:3000"),
+        ("https://[2606:4700::1111]/", "[2606:4700::1111]"),
+        ("http://[::ffff:127.0.0.1]/", "[::ffff:127.0.0.1]"),
+        ("http://b\u00fccher.example/", "xn--bcher-kva.example"),
+        ("http://\u4f8b\u3048.\u30c6\u30b9\u30c8/", "xn--r8jz45g.xn--zckzah"),
+        ("http://xn--r8jz45g.xn--zckzah/", "xn--r8jz45g.xn--zckzah"),
+    ],
+)
+def test_plain_addresses_names_ipv6_and_idns_pass(url: str, wire: str) -> None:
+    assert netloc(parse_target(url)) == wire
+    TargetPolicy().check_url(url)
+    assert build_outbound(make_captured(), url).url.startswith(f"{url.split(':')[0]}://{wire}/")
+
+
+@pytest.mark.parametrize(
+    ("server", "url", "why"),
+    [
+        (ThisServer("127.0.0.1", 8000), "http://127.0.0.1:8000/b/x", "it listens on 127.0.0.1:8000"),
+        (ThisServer("127.0.0.1", 8000), "http://localhost:8000/b/x", "which localhost reaches"),
+        (ThisServer("127.0.0.1", 8000), "http://[::1]:8000/", "which ::1 reaches"),
+        (ThisServer("127.0.0.1", 8000), "http://[::ffff:127.0.0.1]:8000/", "reaches"),
+        (ThisServer("127.0.0.1", 8000), "http://0.0.0.0:8000/", "reaches"),
+        (ThisServer("0.0.0.0", 80), "http://app.localhost/", "listens on 0.0.0.0:80"),
+        (ThisServer("::", 8000), "http://127.0.0.1:8000/", "listens on [::]:8000"),
+        (ThisServer("192.0.2.7", 8000), "http://192.0.2.7:8000/b/x", "it listens on 192.0.2.7:8000"),
+        (
+            ThisServer("0.0.0.0", 8000, "https://hooks.example.com"),
+            "https://HOOKS.example.com:443/b/abc",
+            "its public URL is https://hooks.example.com",
+        ),
+        (
+            ThisServer("0.0.0.0", 8000, "https://example.com/inspector"),
+            "https://example.com/inspector/b/abc",
+            "its public URL",
+        ),
+    ],
+)
+def test_targets_that_point_at_this_server_are_told(server: ThisServer, url: str, why: str) -> None:
+    reason = server.reached_by(url)
+    assert reason is not None and why in reason
+
+
+@pytest.mark.parametrize(
+    ("server", "url"),
+    [
+        (ThisServer("127.0.0.1", 8000), "http://127.0.0.1:3000/hook"),  # the developer's app
+        (ThisServer("127.0.0.1", 8000), "http://example.com:8000/"),
+        (ThisServer("192.0.2.7", 8000), "http://127.0.0.1:8000/"),  # loopback cannot reach 192.0.2.7
+        (ThisServer("0.0.0.0", 8000, "https://hooks.example.com"), "http://hooks.example.com/"),  # port 80
+        (ThisServer("0.0.0.0", 8000, "https://example.com/inspector"), "https://example.com/shop/hook"),
+    ],
+)
+def test_other_targets_are_not_this_server(server: ThisServer, url: str) -> None:
+    assert server.reached_by(url) is None
+
+
 # --- over the network ------------------------------------------------------------------------------
 
 
@@ -130,10 +234,6 @@ async def test_public_mode_refuses_before_connecting(
         recording.url,
         f"http://localhost:{port}/",
         f"http://[::ffff:127.0.0.1]:{port}/",
-        # Other spellings of 127.0.0.1 that resolvers accept: judged by what they resolve to.
-        f"http://2130706433:{port}/",
-        f"http://0x7f.1:{port}/",
-        f"http://127.1:{port}/",
     ]:
         result = await deliver(build_outbound(make_captured(), url), policy=PUBLIC, timeout=5)
         assert result.error is not None and result.error.startswith("refused by target policy: "), (

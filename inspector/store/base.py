@@ -156,15 +156,36 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def due_forward_jobs(self, *, now: datetime, limit: int) -> list[ForwardJob]:
-        """Pending jobs whose next attempt is due, the longest-waiting first."""
+    async def claim_forward_jobs(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[ForwardJob]:
+        """Claim up to `limit` pending jobs that are due and unclaimed, the longest-waiting first.
+
+        Picking and claiming are one atomic step, so any number of workers (in one process or
+        several) never get the same job while its claim lasts. A claim ends when the job is
+        saved with `update_forward_job`, or runs out `lease_seconds` after `now` (the worker
+        crashed): then the job is due again. The returned jobs carry their `claimed_until`.
+        """
 
     @abc.abstractmethod
     async def next_forward_due(self) -> datetime | None:
-        """When the earliest pending job is due; None when nothing is pending."""
+        """When the earliest pending job is due (a claimed one: when its claim runs out); None
+        when nothing is pending."""
 
     @abc.abstractmethod
-    async def update_forward_job(self, job: ForwardJob) -> None: ...
+    async def update_forward_job(self, job: ForwardJob) -> bool:
+        """Save a claimed job's state and end its claim; the job must carry the `claimed_until`
+        it was claimed with. False, and nothing saved, when that claim ran out and the job was
+        claimed again since (another delivery now holds it)."""
+
+    @abc.abstractmethod
+    async def take_forward_budget(self, origin: str, *, budget: int, now: datetime) -> bool:
+        """Count one more forward caused by the chain `origin`, unless it has caused `budget`
+        (at least 1) already: then False. Atomic, like a claim."""
+
+    @abc.abstractmethod
+    async def forget_forward_origins(self, *, before: datetime) -> int:
+        """Forget the forward counts of chains idle since before `before`; returns how many went."""
 
     @abc.abstractmethod
     async def forward_jobs(self, bin_id: str, request_id: int) -> list[ForwardJob]: ...

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import secrets
 import sqlite3
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,10 @@ class SQLiteStore(Store):
             cursor = await conn.execute(sql, params)
             return cursor.rowcount
 
+    async def _write_returning(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        async with self._writing() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
     async def create_bin(self, bin: Bin, *, creator_cap: int | None = None) -> None:
         insert = f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
         params: tuple[Any, ...] = _bin_row(bin)
@@ -441,6 +446,8 @@ class SQLiteStore(Store):
             cursors: dict[str, int] = {}
             for request_id, bin_id, targets in new:
                 cursors[bin_id] = request_id
+                # Unguessable, so that nobody can spend another chain's forwarding budget.
+                origin = secrets.token_hex(16)
                 for target in msgspec.json.decode(targets):
                     full = pending.get(bin_id, 0) >= max_pending
                     pending[bin_id] = pending.get(bin_id, 0) + (0 if full else 1)
@@ -455,6 +462,7 @@ class SQLiteStore(Store):
                             last_error=f"not sent: {max_pending} deliveries were already waiting"
                             if full
                             else None,
+                            origin=origin,
                         )
                     )
             # One transaction: the jobs and the cursor that says they exist move together.
@@ -462,8 +470,8 @@ class SQLiteStore(Store):
             try:
                 await conn.executemany(
                     "INSERT OR IGNORE INTO forward_jobs"
-                    " (request_id, target, bin_id, state, attempts, next_attempt_at, last_error)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " (request_id, target, bin_id, state, attempts, next_attempt_at, last_error, origin)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             j.request_id,
@@ -473,6 +481,7 @@ class SQLiteStore(Store):
                             0,
                             j.next_attempt_at.isoformat(),
                             j.last_error,
+                            j.origin,
                         )
                         for j in jobs
                     ],
@@ -487,25 +496,36 @@ class SQLiteStore(Store):
                 raise
             return jobs
 
-    async def due_forward_jobs(self, *, now: datetime, limit: int) -> list[ForwardJob]:
-        rows = await self._reader().execute_fetchall(
-            f"SELECT {_JOB_COLUMNS} FROM forward_jobs WHERE state = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, request_id LIMIT ?",
-            (now.isoformat(), limit),
+    async def claim_forward_jobs(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[ForwardJob]:
+        until = now + timedelta(seconds=lease_seconds)
+        # One statement picks the due, unclaimed jobs and claims them: no other claimer, in this
+        # process or another, can pick the same job between the two.
+        rows = await self._write_returning(
+            "UPDATE forward_jobs SET claimed_until = ?1 WHERE rowid IN (SELECT rowid FROM forward_jobs"
+            " WHERE state = 'pending' AND next_attempt_at <= ?2"
+            " AND (claimed_until IS NULL OR claimed_until <= ?2)"
+            f" ORDER BY next_attempt_at, request_id LIMIT ?3) RETURNING {_JOB_COLUMNS}",
+            (until.isoformat(), now.isoformat(), limit),
         )
-        return [_job_from_row(row) for row in rows]
+        jobs = [_job_from_row(row) for row in rows]
+        return sorted(jobs, key=lambda job: (job.next_attempt_at, job.request_id))
 
     async def next_forward_due(self) -> datetime | None:
+        # A claimed job is due again when its claim runs out (a crashed delivery is retried then).
         row = await self._fetchone(
-            "SELECT MIN(next_attempt_at) FROM forward_jobs WHERE state = 'pending'", ()
+            "SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, next_attempt_at)))"
+            " FROM forward_jobs WHERE state = 'pending'",
+            (),
         )
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
-    async def update_forward_job(self, job: ForwardJob) -> None:
-        await self._write(
+    async def update_forward_job(self, job: ForwardJob) -> bool:
+        changed = await self._write(
             "UPDATE forward_jobs SET state = ?, attempts = ?, next_attempt_at = ?,"
-            " last_status = ?, last_error = ?"
-            " WHERE request_id = ? AND target = ?",
+            " last_status = ?, last_error = ?, claimed_until = NULL"
+            " WHERE request_id = ? AND target = ? AND claimed_until IS ?",
             (
                 job.state,
                 job.attempts,
@@ -514,8 +534,22 @@ class SQLiteStore(Store):
                 job.last_error,
                 job.request_id,
                 job.target,
+                job.claimed_until.isoformat() if job.claimed_until else None,
             ),
         )
+        return changed > 0
+
+    async def take_forward_budget(self, origin: str, *, budget: int, now: datetime) -> bool:
+        taken = await self._write_returning(
+            "INSERT INTO forward_origins (origin, deliveries, last_at) VALUES (?1, 1, ?2)"
+            " ON CONFLICT (origin) DO UPDATE SET deliveries = deliveries + 1, last_at = ?2"
+            " WHERE deliveries < ?3 RETURNING deliveries",
+            (origin, now.isoformat(), budget),
+        )
+        return bool(taken)
+
+    async def forget_forward_origins(self, *, before: datetime) -> int:
+        return await self._write("DELETE FROM forward_origins WHERE last_at < ?", (before.isoformat(),))
 
     async def forward_jobs(self, bin_id: str, request_id: int) -> list[ForwardJob]:
         rows = await self._reader().execute_fetchall(
@@ -704,7 +738,10 @@ def _bin_from_row(row: Any) -> Bin:
     )
 
 
-_JOB_COLUMNS = "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error"
+_JOB_COLUMNS = (
+    "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error,"
+    " origin, claimed_until"
+)
 
 
 def _job_from_row(row: Any) -> ForwardJob:
@@ -717,6 +754,8 @@ def _job_from_row(row: Any) -> ForwardJob:
         next_attempt_at=datetime.fromisoformat(row[5]),
         last_status=row[6],
         last_error=row[7],
+        origin=row[8],
+        claimed_until=datetime.fromisoformat(row[9]) if row[9] else None,
     )
 
 

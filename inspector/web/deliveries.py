@@ -13,7 +13,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.exceptions import ClientException
 
 from inspector.deliveries import Deliveries
-from inspector.models import Attempt, CapturedRequest, ForwardJob
+from inspector.models import Attempt, CapturedRequest
 from inspector.replay import DeliveryResult, Overrides, Redirect, build_outbound
 from inspector.targets import TargetRefused
 from inspector.web.access import OWNER_ONLY
@@ -78,6 +78,19 @@ class ForwardIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class ForwardOut(msgspec.Struct):
     targets: list[str]
+
+
+class ForwardJobOut(msgspec.Struct):
+    """One auto-forward delivery as API clients see it (its claim and chain are the worker's business)."""
+
+    request_id: int
+    bin_id: str
+    target: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
 
 
 def decode_result(attempt: Attempt) -> DeliveryResult:
@@ -171,8 +184,8 @@ def checked_targets(deliveries: Deliveries, bin_id: str, targets: list[str]) -> 
         raise ClientException(f"at most {MAX_FORWARD_TARGETS} forward targets")
     for target in cleaned:
         try:
-            deliveries.policy.check_url(target)
-        except (ValueError, TargetRefused) as exc:
+            deliveries.check_forward_target(target)
+        except TargetRefused as exc:
             raise ClientException(f"{target}: {exc}") from None
     return list(dict.fromkeys(cleaned))
 
@@ -209,9 +222,21 @@ class DeliveriesController(Controller):
         return [attempt_out(attempt) for attempt in await store.list_attempts(bin_id, request_id)]
 
     @get("/requests/{request_id:int}/forwards", summary="Auto-forward delivery status of a capture")
-    async def forwards(self, store: StoreDep, bin_id: str, request_id: Id) -> list[ForwardJob]:
+    async def forwards(self, store: StoreDep, bin_id: str, request_id: Id) -> list[ForwardJobOut]:
         await existing_request(store, bin_id, request_id)
-        return await store.forward_jobs(bin_id, request_id)
+        return [
+            ForwardJobOut(
+                request_id=job.request_id,
+                bin_id=job.bin_id,
+                target=job.target,
+                state=job.state,
+                attempts=job.attempts,
+                next_attempt_at=job.next_attempt_at,
+                last_status=job.last_status,
+                last_error=job.last_error,
+            )
+            for job in await store.forward_jobs(bin_id, request_id)
+        ]
 
     @get("/forward", summary="Where the bin forwards each capture")
     async def get_forward(self, store: StoreDep, bin_id: str) -> ForwardOut:

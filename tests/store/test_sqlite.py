@@ -183,16 +183,21 @@ async def test_forward_jobs_start_after_the_newest_capture_and_survive_reopening
     )
     assert old not in {j.request_id for j in jobs}
     assert await store.enqueue_forwards(now=now, max_pending=100) == []  # each capture queued once
-    due = await store.due_forward_jobs(now=now, limit=10)
-    assert len(due) == 4
+    assert len({j.origin for j in jobs}) == 2  # one chain per capture, shared by its fan-out
     assert await store.next_forward_due() == now
+    due = await store.claim_forward_jobs(now=now, lease_seconds=30, limit=10)
+    assert len(due) == 4
+    assert {j.claimed_until for j in due} == {now + timedelta(seconds=30)}
+    assert await store.next_forward_due() == now + timedelta(seconds=30)  # due again if the claims run out
 
     first = due[0]
     later = now + timedelta(seconds=30)
-    await store.update_forward_job(
+    assert await store.update_forward_job(
         msgspec.structs.replace(first, attempts=1, next_attempt_at=later, last_status=503)
     )
-    assert len(await store.due_forward_jobs(now=now, limit=10)) == 3
+    for job in due[1:]:
+        assert await store.update_forward_job(job)  # saved unchanged: the claim ends
+    assert len(await store.claim_forward_jobs(now=now, lease_seconds=30, limit=10)) == 3
     summary = await store.get_summary("bin-one", first.request_id)
     assert summary.forwarding.targets == 2
     assert summary.forwarding.pending == 2
@@ -223,3 +228,89 @@ async def test_a_full_forward_queue_fails_new_jobs_instead_of_growing(store: SQL
     jobs = await store.enqueue_forwards(now=datetime.now(UTC), max_pending=2)
     assert [j.state for j in jobs] == ["pending", "pending", "failed"]
     assert "already waiting" in jobs[2].last_error
+
+
+async def forwarding_store(tmp_path: Path, captures: int, targets: int) -> SQLiteStore:
+    store = SQLiteStore(tmp_path / "claims.db")
+    await store.open()
+    await store.create_bin(make_bin())
+    await store.set_forward_targets("bin-one", [f"http://t{n}.test/" for n in range(targets)])
+    for _ in range(captures):
+        await store.add_request(make_request())
+    await store.enqueue_forwards(now=datetime.now(UTC), max_pending=10_000)
+    return store
+
+
+async def test_concurrent_claimers_never_get_the_same_job(tmp_path: Path) -> None:
+    first = await forwarding_store(tmp_path, captures=60, targets=2)
+    # A second store on the same file stands for another worker process: its own connections.
+    second = SQLiteStore(first.path)
+    await second.open()
+    try:
+        claimed: list[tuple[int, str]] = []
+        now = datetime.now(UTC)
+        for _ in range(100):  # bounded: 120 jobs, at least one claimed per round
+            rounds = await asyncio.gather(
+                *(
+                    store.claim_forward_jobs(now=now, lease_seconds=60, limit=7)
+                    for store in (first, second, first)
+                )
+            )
+            jobs = [job for batch in rounds for job in batch]
+            if not jobs:
+                break
+            claimed += [(job.request_id, job.target) for job in jobs]
+        assert len(claimed) == 120
+        assert len(set(claimed)) == 120  # every job exactly once
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def test_an_expired_claim_is_claimed_again_and_the_late_holder_is_fenced(tmp_path: Path) -> None:
+    store = await forwarding_store(tmp_path, captures=1, targets=1)
+    try:
+        start = datetime.now(UTC)
+        (job,) = await store.claim_forward_jobs(now=start, lease_seconds=30, limit=10)
+        assert (
+            await store.claim_forward_jobs(now=start + timedelta(seconds=29), lease_seconds=30, limit=10)
+            == []
+        )
+        assert await store.next_forward_due() == start + timedelta(seconds=30)
+
+        # The holder crashed (or hangs): once its claim runs out the job is handed out again.
+        (again,) = await store.claim_forward_jobs(
+            now=start + timedelta(seconds=31), lease_seconds=30, limit=10
+        )
+        assert (again.request_id, again.target) == (job.request_id, job.target)
+        # The first holder's late result is not saved over the new holder's claim.
+        assert not await store.update_forward_job(msgspec.structs.replace(job, state="failed", attempts=1))
+        assert await store.update_forward_job(msgspec.structs.replace(again, state="delivered", attempts=1))
+        (saved,) = await store.forward_jobs("bin-one", job.request_id)
+        assert (saved.state, saved.claimed_until) == ("delivered", None)
+        assert await store.claim_forward_jobs(now=start + timedelta(days=1), lease_seconds=30, limit=10) == []
+    finally:
+        await store.close()
+
+
+async def test_a_forward_budget_is_spent_exactly_once_per_unit(tmp_path: Path) -> None:
+    first = await forwarding_store(tmp_path, captures=0, targets=1)
+    second = SQLiteStore(first.path)
+    await second.open()
+    try:
+        now = datetime.now(UTC)
+        taken = await asyncio.gather(
+            *(
+                store.take_forward_budget("chain-a", budget=20, now=now)
+                for _ in range(25)
+                for store in (first, second)
+            )
+        )
+        assert taken.count(True) == 20
+        assert await first.take_forward_budget("chain-b", budget=20, now=now)  # chains are counted apart
+        assert await first.forget_forward_origins(before=now) == 0
+        assert await first.forget_forward_origins(before=now + timedelta(seconds=1)) == 2
+        assert await first.take_forward_budget("chain-a", budget=20, now=now)
+    finally:
+        await second.close()
+        await first.close()
