@@ -72,11 +72,11 @@ class Capture:
         path = raw_path.split(b"?", 1)[0].decode("latin-1")
         bin_id, slash, rest = path[len(PREFIX) :].partition("/")
         if not bin_id:
-            await _answer_error(send, 404, "This URL names no bin: capture URLs look like /b/{bin}/anything.")
+            await answer_error(send, 404, "This URL names no bin: capture URLs look like /b/{bin}/anything.")
             return
         bin = await self._store.get_bin(bin_id)
         if bin is None or bin.expires_at <= received_at:
-            await _answer_error(send, 404, f"There is no bin named {bin_id!r}; it may have expired.")
+            await answer_error(send, 404, f"There is no bin named {bin_id!r}; it may have expired.")
             return
 
         headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -85,10 +85,10 @@ class Capture:
         request = self._describe(scope, bin_id, path, slash + rest, headers, received_at)
         if problem := self._header_problem(scope["headers"]):
             await self._store_rejected(msgspec.structs.replace(request, rejected=problem))
-            await _answer_error(send, 431, f"Refused: {problem}.")
+            await answer_error(send, 431, f"Refused: {problem}.")
             return
         if retry_after := self._rate_limited(bin_id, request.client_ip):
-            await _answer_error(
+            await answer_error(
                 send,
                 429,
                 "Too many requests to this bin; slow down.",
@@ -101,7 +101,7 @@ class Capture:
         except BodyTooLarge as exc:
             reason = f"body larger than the {format_size(limit)} limit"
             await self._store_rejected(msgspec.structs.replace(request, body_size=exc.size, rejected=reason))
-            await _answer_error(
+            await answer_error(
                 send,
                 413,
                 f"The body is larger than this server's limit of {format_size(limit)} ({limit} bytes).",
@@ -115,17 +115,17 @@ class Capture:
         try:
             request_id = await self._store.add_request(request)
         except BinNotFound:
-            await _answer_error(send, 404, f"The bin {bin_id!r} was deleted.")
+            await answer_error(send, 404, f"The bin {bin_id!r} was deleted.")
             return
         except StoreClosed:
-            await _answer_error(send, 503, "The server is shutting down; send the request again shortly.")
+            await answer_error(send, 503, "The server is shutting down; send the request again shortly.")
             return
         except StoreUnavailable:  # the store has logged why (disk full, I/O error)
-            await _answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
+            await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         except Exception:
             log.exception("capture could not be stored", bin=bin_id)
-            await _answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
+            await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         background = bool(bin.forward_targets) or bin.has_secrets
         await self._hub.publish(
@@ -284,7 +284,7 @@ async def _answer(
     await _send(send, status, headers, b"" if head else body)
 
 
-async def _answer_error(
+async def answer_error(
     send: Any, status: int, detail: str, *, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     await _answer(send, status, msgspec.json.encode({"status_code": status, "detail": detail}), extra=extra)

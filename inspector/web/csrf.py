@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
-
+from inspector.capture import answer_error
 from inspector.proxies import TrustedProxies, public_base_url
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -82,16 +81,9 @@ class CrossSiteGuard:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             if reason := refusal(scope, self._trusted, self._public_url):
-                await _refuse(send, 403, f"Cross-site request refused: {reason}.")
+                await answer_error(send, 403, f"Cross-site request refused: {reason}.")
                 return
             if reason := unreadable_body(scope):
-                await _refuse(send, 415, f"Unsupported body: {reason}.")
+                await answer_error(send, 415, f"Unsupported body: {reason}.")
                 return
         await self.app(scope, receive, send)
-
-
-async def _refuse(send: Any, status: int, detail: str) -> None:
-    body = msgspec.json.encode({"status_code": status, "detail": detail})
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

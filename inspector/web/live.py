@@ -17,6 +17,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from inspector.capture import answer_error
 from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.models import MAX_ID, CapturedRequest
@@ -258,7 +259,7 @@ class StreamCaps:
             client = scope_origin(scope, self._trusted)[0]
             refusal = self._take(bin_id, client)
             if refusal:
-                await _refuse(send, 429, refusal)
+                await answer_error(send, 429, refusal)
                 return
             try:
                 await stream(scope, receive, send)
@@ -337,12 +338,12 @@ class SmeeChannel:
         bin_id = scope["path"].removeprefix("/b/").split("/", 1)[0]
         bin = await self._store.get_bin(bin_id)
         if bin is None:
-            await _refuse(send, 404, f"There is no bin named {bin_id!r}.")
+            await answer_error(send, 404, f"There is no bin named {bin_id!r}.")
             return
         # Senders know the capture URL, so listening on it needs the token for a private bin:
         # smee-client takes it in the URL (?token=... or a share token as ?share=...).
         if not allowed(bin, presented_tokens(ASGIConnection(scope), bin_id), READ):
-            await _refuse(
+            await answer_error(
                 send, 401, "This bin is private: add ?token=TOKEN (or ?share=...) to the channel URL."
             )
             return
@@ -351,18 +352,10 @@ class SmeeChannel:
         try:
             after = _cursor(headers, newest[0].id if newest else 0)
         except ValueError as exc:
-            await _refuse(send, 400, str(exc))
+            await answer_error(send, 400, str(exc))
             return
         stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
         await self._caps.capped(bin_id, stream)(scope, receive, send)
-
-
-async def _refuse(send: Any, status: int, detail: str) -> None:
-    body = msgspec.json.encode({"status_code": status, "detail": detail})
-    await send(
-        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 @get("/bins/{bin_id:str}/events", include_in_schema=False)
