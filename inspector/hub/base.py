@@ -10,7 +10,14 @@ from typing import Literal
 import msgspec
 
 EventKind = Literal[
-    "request", "request_checked", "request_forwarded", "request_deleted", "bin_cleared", "bin_deleted"
+    "request",
+    "request_checked",
+    "request_forwarded",
+    "request_deleted",
+    "bin_cleared",
+    "bin_deleted",
+    # A bin's settings changed: every process drops what it cached of the bin.
+    "bin_changed",
 ]
 
 
@@ -54,4 +61,9 @@ class Hub(abc.ABC):
 
     @abc.abstractmethod
     def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
-        """Subscribe to the events of every bin that ask for background work (`background`)."""
+        """Subscribe to the events of every bin that ask for background work (`background`), and to
+        `bin_changed` and `bin_deleted` events (for caches).
+
+        With several processes every one of them receives these events: they are hints to look for
+        work, which is then claimed through the store, so each job is done once.
+        """

@@ -12,6 +12,8 @@ from inspector.hub.base import Event, Hub, Subscription
 _CLOSED = None
 # Bin ids never contain "*" (see inspector.bins), so this key cannot clash with a bin.
 _ALL = "*"
+# Besides captures that need background work, what caches in every process must hear of.
+_TO_ALL = frozenset({"bin_changed", "bin_deleted"})
 
 
 class _QueueSubscription(Subscription):
@@ -51,7 +53,7 @@ class LocalHub(Hub):
         self._subscribers: defaultdict[str, set[_QueueSubscription]] = defaultdict(set)
 
     async def publish(self, event: Event) -> None:
-        for key in (event.bin_id, _ALL) if event.background else (event.bin_id,):
+        for key in (event.bin_id, _ALL) if event.background or event.kind in _TO_ALL else (event.bin_id,):
             subscribers = self._subscribers.get(key)
             for subscription in list(subscribers or ()):
                 if not subscription.offer(event):
