@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from inspector.models import Bin, CapturedRequest
-from inspector.store import BinExists, BinNotFound, StoreClosed
+from inspector.store import BinExists, BinNotFound, StoreClosed, StoreLocked
 from inspector.store.sqlite import SQLiteStore
 
 MIGRATIONS = Path(__file__).parents[2] / "inspector/store/migrations/sqlite"
@@ -242,19 +242,13 @@ async def forwarding_store(tmp_path: Path, captures: int, targets: int) -> SQLit
 
 
 async def test_concurrent_claimers_never_get_the_same_job(tmp_path: Path) -> None:
-    first = await forwarding_store(tmp_path, captures=60, targets=2)
-    # A second store on the same file stands for another worker process: its own connections.
-    second = SQLiteStore(first.path)
-    await second.open()
+    store = await forwarding_store(tmp_path, captures=60, targets=2)
     try:
         claimed: list[tuple[int, str]] = []
         now = datetime.now(UTC)
         for _ in range(100):  # bounded: 120 jobs, at least one claimed per round
             rounds = await asyncio.gather(
-                *(
-                    store.claim_forward_jobs(now=now, lease_seconds=60, limit=7)
-                    for store in (first, second, first)
-                )
+                *(store.claim_forward_jobs(now=now, lease_seconds=60, limit=7) for _ in range(3))
             )
             jobs = [job for batch in rounds for job in batch]
             if not jobs:
@@ -263,8 +257,22 @@ async def test_concurrent_claimers_never_get_the_same_job(tmp_path: Path) -> Non
         assert len(claimed) == 120
         assert len(set(claimed)) == 120  # every job exactly once
     finally:
-        await second.close()
+        await store.close()
+
+
+async def test_a_second_process_cannot_open_the_same_file(tmp_path: Path) -> None:
+    """Request ids and per-bin counts are kept by the file's one writer: a second one must not start."""
+    first = SQLiteStore(tmp_path / "one.db")
+    await first.open()
+    try:
+        second = SQLiteStore(tmp_path / "one.db")
+        with pytest.raises(StoreLocked, match="one process per SQLite file"):
+            await second.open()
+    finally:
         await first.close()
+    reopened = SQLiteStore(tmp_path / "one.db")  # the lock goes with the store that held it
+    await reopened.open()
+    await reopened.close()
 
 
 async def test_an_expired_claim_is_claimed_again_and_the_late_holder_is_fenced(tmp_path: Path) -> None:
@@ -295,16 +303,10 @@ async def test_an_expired_claim_is_claimed_again_and_the_late_holder_is_fenced(t
 
 async def test_a_forward_budget_is_spent_exactly_once_per_unit(tmp_path: Path) -> None:
     first = await forwarding_store(tmp_path, captures=0, targets=1)
-    second = SQLiteStore(first.path)
-    await second.open()
     try:
         now = datetime.now(UTC)
         taken = await asyncio.gather(
-            *(
-                store.take_forward_budget("chain-a", budget=20, now=now)
-                for _ in range(25)
-                for store in (first, second)
-            )
+            *(first.take_forward_budget("chain-a", budget=20, now=now) for _ in range(50))
         )
         assert taken.count(True) == 20
         assert await first.take_forward_budget("chain-b", budget=20, now=now)  # chains are counted apart
@@ -312,5 +314,4 @@ async def test_a_forward_budget_is_spent_exactly_once_per_unit(tmp_path: Path) -
         assert await first.forget_forward_origins(before=now + timedelta(seconds=1)) == 2
         assert await first.take_forward_budget("chain-a", budget=20, now=now)
     finally:
-        await second.close()
         await first.close()
