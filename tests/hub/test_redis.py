@@ -80,8 +80,6 @@ async def test_deployments_with_other_prefixes_do_not_hear_each_other() -> None:
         assert [e.request_id for e in await collect(page, 1)] == [2]
 
 
-
-
 async def test_one_connection_subscribes_a_channel_while_anyone_here_listens(redis: aioredis.Redis) -> None:
     async with opened(prefix=unique_prefix()) as hub:
         channel = hub.channel("a")
