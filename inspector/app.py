@@ -29,8 +29,10 @@ from inspector.config import (
 from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
+from inspector.hub.redis import RedisHub
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
+from inspector.ratelimit.redis import RedisRateLimiter
 from inspector.store import Store, StoreUnavailable
 from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
@@ -100,13 +102,24 @@ class InspectorApp:
             await self._pages(scope, receive, send)
 
 
+def make_hub(settings: Settings) -> Hub:
+    """Redis when processes share the work (`hub_url`), otherwise in this process."""
+    return RedisHub(settings.hub_url) if settings.hub_url else LocalHub()
+
+
 def make_rate_limiters(settings: Settings) -> tuple[RateLimiter | None, RateLimiter | None]:
-    """Capture's limiters per bin and per client address (None: off), with bursts of twice the rate."""
+    """Capture's limiters per bin and per client address (None: off), with bursts of twice the rate.
+
+    Through Redis when processes share the work (`hub_url`), so each budget holds across all of them.
+    """
 
     def limiter(name: str, rate: float) -> RateLimiter | None:
         if not rate:
             return None
-        return LocalRateLimiter(rate, max(1, int(rate * 2)))
+        burst = max(1, int(rate * 2))
+        if settings.hub_url:
+            return RedisRateLimiter(settings.hub_url, rate, burst, name=name)
+        return LocalRateLimiter(rate, burst)
 
     return (
         limiter("bin", effective_limit(settings.bin_rate_limit, PUBLIC_BIN_RATE, settings)),
@@ -118,7 +131,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     store = store or SQLiteStore(
         settings.db_path, synchronous=settings.sqlite_synchronous, max_requests=settings.max_requests
     )
-    hub = hub or LocalHub()
+    hub = hub or make_hub(settings)
     bin_limiter, client_limiter = make_rate_limiters(settings)
     verifier = AutoVerifier(store, hub)
     deliveries = Deliveries(
