@@ -226,3 +226,23 @@ async def test_messages_show_no_password() -> None:
         await hub.open()
     assert "hunter2" not in str(raised.value)
     await hub.close()
+
+
+async def test_subscribers_cancelled_at_any_moment_do_not_end_the_others() -> None:
+    """A client that goes away while its stream subscribes or leaves (its task is cancelled at any
+    await) must not break the connection every other stream of the process shares."""
+    async with opened(prefix=unique_prefix()) as hub, hub.subscribe("a") as staying:
+        for steps in range(12):
+
+            async def come_and_go(n: int = steps) -> None:
+                async with hub.subscribe(f"leaving{n}"):
+                    await asyncio.sleep(0)
+
+            visitor = asyncio.create_task(come_and_go())
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            visitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await visitor
+            await hub.publish(request("a", steps))
+            assert [e.request_id for e in await collect(staying, 1)] == [steps]
