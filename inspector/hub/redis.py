@@ -178,7 +178,7 @@ class RedisHub(Hub):
         self._listener = listener
         return listener
 
-    async def _run(self, listener: Connection) -> None:
+    async def _run(self, listener: Connection | None) -> None:
         backoff = 0.0
         while True:
             if listener is None:
