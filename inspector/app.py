@@ -19,10 +19,21 @@ from inspector import __version__, fixed_bins
 from inspector.autoverify import AutoVerifier
 from inspector.bincache import BinCache
 from inspector.capture import Capture, is_capture_path
-from inspector.config import Settings, target_policy, this_server
+from inspector.config import (
+    PUBLIC_BIN_RATE,
+    PUBLIC_CLIENT_RATE,
+    Settings,
+    effective_limit,
+    target_policy,
+    this_server,
+)
 from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
+from inspector.hub.redis import RedisHub
+from inspector.ratelimit import RateLimiter
+from inspector.ratelimit.local import LocalRateLimiter
+from inspector.ratelimit.redis import RedisRateLimiter
 from inspector.store import Store, StoreUnavailable
 from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
@@ -92,12 +103,38 @@ class InspectorApp:
             await self._pages(scope, receive, send)
 
 
+def make_hub(settings: Settings) -> Hub:
+    """Redis when processes share the work (`hub_url`), otherwise in this process."""
+    return RedisHub(settings.hub_url) if settings.hub_url else LocalHub()
+
+
+def make_rate_limiters(settings: Settings) -> tuple[RateLimiter | None, RateLimiter | None]:
+    """Capture's limiters per bin and per client address (None: off), with bursts of twice the rate.
+
+    Through Redis when processes share the work (`hub_url`), so each budget holds across all of them.
+    """
+
+    def limiter(name: str, rate: float) -> RateLimiter | None:
+        if not rate:
+            return None
+        burst = max(1, int(rate * 2))
+        if settings.hub_url:
+            return RedisRateLimiter(settings.hub_url, rate, burst, name=name)
+        return LocalRateLimiter(rate, burst)
+
+    return (
+        limiter("bin", effective_limit(settings.bin_rate_limit, PUBLIC_BIN_RATE, settings)),
+        limiter("client", effective_limit(settings.client_rate_limit, PUBLIC_CLIENT_RATE, settings)),
+    )
+
+
 def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
     store = store or SQLiteStore(
         settings.db_path, synchronous=settings.sqlite_synchronous, max_requests=settings.max_requests
     )
-    hub = hub or LocalHub()
+    hub = hub or make_hub(settings)
     bins = BinCache(store, hub)
+    bin_limiter, client_limiter = make_rate_limiters(settings)
     verifier = AutoVerifier(store, hub)
     deliveries = Deliveries(
         store,
@@ -116,7 +153,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     streams = StreamCaps(
         settings.max_streams_per_bin, settings.max_streams_per_client, settings.trusted_proxies
     )
-    capture = Capture(settings, bins, store, hub)
+    capture = Capture(settings, bins, store, hub, bin_limiter=bin_limiter, client_limiter=client_limiter)
     sweeper = Sweeper(
         store, bins, interval=settings.sweep_interval_seconds, max_stored_bytes=settings.max_stored_bytes
     )
@@ -145,6 +182,9 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         await deliveries.stop()
         await bins.stop()
         await hub.close()
+        for limiter in (bin_limiter, client_limiter):
+            if limiter is not None:
+                await limiter.close()
         await store.close()
         log.info("stopped cleanly")
 

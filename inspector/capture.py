@@ -13,7 +13,7 @@ import structlog
 
 from inspector.bincache import BinCache
 from inspector.bins import without_token_cookies
-from inspector.config import PUBLIC_BIN_RATE, PUBLIC_CLIENT_RATE, Settings, effective_limit, format_size
+from inspector.config import Settings, format_size
 from inspector.hub import Event, Hub
 from inspector.models import CapturedRequest, Header
 from inspector.proxies import resolve_origin
@@ -55,15 +55,22 @@ class Capture:
     means the request is durable.
     """
 
-    def __init__(self, settings: Settings, bins: BinCache, store: Store, hub: Hub) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        bins: BinCache,
+        store: Store,
+        hub: Hub,
+        *,
+        bin_limiter: RateLimiter | None = None,
+        client_limiter: RateLimiter | None = None,
+    ) -> None:
         self._settings = settings
         self._bins = bins
         self._store = store
         self._hub = hub
-        bin_rate = effective_limit(settings.bin_rate_limit, PUBLIC_BIN_RATE, settings)
-        client_rate = effective_limit(settings.client_rate_limit, PUBLIC_CLIENT_RATE, settings)
-        self._bin_limiter = RateLimiter(bin_rate, max(1, int(bin_rate * 2))) if bin_rate else None
-        self._client_limiter = RateLimiter(client_rate, max(1, int(client_rate * 2))) if client_rate else None
+        self._bin_limiter = bin_limiter
+        self._client_limiter = client_limiter
         # Refused captures per bin, shown on the bin's page and in the API (kept in memory).
         self.refused: OrderedDict[str, int] = OrderedDict()
 
@@ -89,7 +96,7 @@ class Capture:
             await self._store_rejected(msgspec.structs.replace(request, rejected=problem))
             await answer_error(send, 431, f"Refused: {problem}.")
             return
-        if retry_after := self._rate_limited(bin_id, request.client_ip):
+        if retry_after := await self._rate_limited(bin_id, request.client_ip):
             await answer_error(
                 send,
                 429,
@@ -167,12 +174,12 @@ class Capture:
             )
         return None
 
-    def _rate_limited(self, bin_id: str, client_ip: str | None) -> str | None:
+    async def _rate_limited(self, bin_id: str, client_ip: str | None) -> str | None:
         """The Retry-After value when a limit refuses this capture; None when it may go through."""
         for limiter, key in ((self._bin_limiter, bin_id), (self._client_limiter, client_ip or "")):
             if limiter is None:
                 continue
-            decision = limiter.check(key)
+            decision = await limiter.check(key)
             if not decision.allowed:
                 self.refused[bin_id] = self.refused.get(bin_id, 0) + 1
                 self.refused.move_to_end(bin_id)

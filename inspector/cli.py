@@ -332,6 +332,14 @@ def main() -> None:
     "--public-url); the forward budget still bounds loops. Replays may always go there.",
 )
 @click.option(
+    "--hub-url",
+    default=defaults.hub_url,
+    envvar="INSPECTOR_HUB_URL",
+    show_envvar=True,
+    help="redis://host:6379/0: share live events and rate limits between server processes; "
+    "default: in this process only",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",

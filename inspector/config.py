@@ -87,6 +87,10 @@ class Settings:
     forward_budget: int = 20
     allow_self_forward: bool = False
 
+    # Several server processes: a Redis URL through which they share live events and rate limits
+    # (the store is shared separately). None: both stay in this process.
+    hub_url: str | None = None
+
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"sqlite synchronous must be one of: {', '.join(SYNCHRONOUS_MODES)}")
@@ -103,6 +107,8 @@ class Settings:
             raise ValueError("the forward budget must be at least 1")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", parse_public_url(self.public_url))
+        if self.hub_url is not None and not re.match(r"^(rediss?|unix)://\S+$", self.hub_url):
+            raise ValueError(f"hub URL must look like redis://host:6379/0, got {self.hub_url!r}")
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)

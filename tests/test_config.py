@@ -56,3 +56,11 @@ def test_settings_validate_choices() -> None:
 def test_settings_validate_connection_limits(field: str, value: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings(**{field: value})
+
+
+def test_hub_url_must_name_redis() -> None:
+    for url in ("redis://127.0.0.1:6379/0", "rediss://cache.example:6380/1", "unix:///run/redis.sock"):
+        assert Settings(hub_url=url).hub_url == url
+    for url in ("http://127.0.0.1:6379", "127.0.0.1:6379", "redis://"):
+        with pytest.raises(ValueError, match="hub URL must look like redis://"):
+            Settings(hub_url=url)

@@ -1,5 +1,5 @@
 """The live-event port and its adapters: how captures reach open dashboards and streams."""
 
-from inspector.hub.base import Event, Hub, Subscription
+from inspector.hub.base import Event, Hub, HubUnavailable, Subscription
 
-__all__ = ["Event", "Hub", "Subscription"]
+__all__ = ["Event", "Hub", "HubUnavailable", "Subscription"]

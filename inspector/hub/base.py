@@ -32,6 +32,19 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     background: bool = False
 
 
+# Besides captures that need background work, what caches in every process must hear of.
+_TO_ALL = frozenset({"bin_changed", "bin_deleted"})
+
+
+def reaches_all(event: Event) -> bool:
+    """Whether `subscribe_all` subscribers receive the event (see Hub.subscribe_all)."""
+    return event.background or event.kind in _TO_ALL
+
+
+class HubUnavailable(Exception):
+    """The hub's broker cannot be reached: an event was not published, or the hub could not open."""
+
+
 class Subscription(abc.ABC):
     """A bin's events in publish order, from the moment of subscribing.
 
@@ -52,12 +65,20 @@ class Hub(abc.ABC):
     async def close(self) -> None:
         """End every subscription and release connections."""
 
+    async def ping(self) -> None:
+        """Raise HubUnavailable when events cannot be delivered now; an in-process hub always can."""
+
     @abc.abstractmethod
-    async def publish(self, event: Event) -> None: ...
+    async def publish(self, event: Event) -> None:
+        """Deliver an event to its bin's subscribers; HubUnavailable if the broker cannot be reached."""
 
     @abc.abstractmethod
     def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:
-        """Subscribe to a bin; the subscription is active once the context is entered."""
+        """Subscribe to a bin; the subscription is active once the context is entered.
+
+        If the hub cannot deliver events (its broker is unreachable) the subscription is ended
+        already: the subscriber catches up from the store and subscribes again later.
+        """
 
     @abc.abstractmethod
     def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
