@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from inspector.store import StoreUnavailable
-from inspector.web.deps import StoreDep
+from inspector.web.deps import HubDep, StoreDep
 
 
 def store_unavailable(request: Request[Any, Any, Any], exc: StoreUnavailable) -> Response[dict[str, Any]]:
@@ -17,7 +17,10 @@ def store_unavailable(request: Request[Any, Any, Any], exc: StoreUnavailable) ->
 
 
 @get("/healthz", tags=["health"], summary="Health check", cache=False)
-async def healthz(store: StoreDep) -> Response[dict[str, str]]:
+async def healthz(store: StoreDep, hub: HubDep) -> Response[dict[str, str]]:
+    """Each engine's state. 503 when the store cannot read or write (captures would all fail); a hub
+    that cannot deliver events is reported but stays 200, since captures are still stored and
+    live views catch up from the store."""
     try:
         await store.ping()
     except Exception as exc:
@@ -29,4 +32,8 @@ async def healthz(store: StoreDep) -> Response[dict[str, str]]:
         return Response(
             {"status": "unavailable", "store": "unable to write", "detail": str(exc)}, status_code=503
         )
-    return Response({"status": "ok", "store": "ok"})
+    try:
+        await hub.ping()
+    except Exception as exc:
+        return Response({"status": "degraded", "store": "ok", "hub": f"unreachable: {exc}"})
+    return Response({"status": "ok", "store": "ok", "hub": "ok"})

@@ -176,7 +176,7 @@ def test_multipart_part_of_a_script_type_is_served_inert(client: httpx.Client, b
 
 
 def test_health_schema_and_security_headers(client: httpx.Client) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "store": "ok", "hub": "ok"}
     schema = client.get("/api/schema/openapi.json").json()
     assert schema["info"]["title"] == "Webhook Inspector"
     assert "/api/bins" in schema["paths"]

@@ -13,7 +13,7 @@ def test_a_full_disk_answers_503_everywhere_and_healthz_says_so(start_server, tm
     limit = max(db.stat().st_size, 200 * 1024) + 600 * 1024
     server = start_server(db_path=db, file_size_limit=limit)
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        assert http.get("/healthz").json() == {"status": "ok", "store": "ok"}
+        assert http.get("/healthz").json() == {"status": "ok", "store": "ok", "hub": "ok"}
         kept = http.post("/api/bins").json()["id"]
         assert http.post(f"/b/{kept}/first").status_code == 200
         statuses = []
