@@ -40,6 +40,26 @@ class Bin(msgspec.Struct, frozen=True, kw_only=True):
     has_secrets: bool = False
 
 
+class BinChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """Settings to change on a bin; fields left UNSET stay as they are (two edits never undo each other)."""
+
+    expires_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    response: ResponseSettings | msgspec.UnsetType | None = msgspec.UNSET
+    max_requests: int | msgspec.UnsetType | None = msgspec.UNSET
+    private: bool | msgspec.UnsetType = msgspec.UNSET
+    owner_token_hash: str | msgspec.UnsetType | None = msgspec.UNSET
+    share_token_hash: str | msgspec.UnsetType | None = msgspec.UNSET
+    fixed: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def fields(self) -> dict[str, Any]:
+        """The fields that are set, by name."""
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }
+
+
 class ForwardStatus(msgspec.Struct, frozen=True, kw_only=True):
     """How a capture's auto-forward deliveries stand, over all of its bin's targets."""
 
@@ -66,6 +86,14 @@ class ForwardJob(msgspec.Struct, frozen=True, kw_only=True):
     # The forwarding chain this job belongs to when its capture is an original (not itself a forward).
     origin: str | None = None
     # Set while one delivery holds the job: until then no other worker is handed it.
+    claimed_until: datetime | None = None
+
+
+class CheckJob(msgspec.Struct, frozen=True, kw_only=True):
+    """An on-arrival signature check of one capture, claimed by one worker at a time."""
+
+    request_id: int
+    bin_id: str
     claimed_until: datetime | None = None
 
 
