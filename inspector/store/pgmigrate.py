@@ -24,10 +24,12 @@ async def migrate(conn: asyncpg.Connection) -> int:
     known = scripts[-1][0] if scripts else 0
     await conn.execute("SELECT pg_advisory_lock($1, $2)", *MIGRATION_LOCK)
     try:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL, applied_at timestamptz"
-            " NOT NULL DEFAULT now())"
-        )
+        # Created only when missing: a database that is up to date needs no write to start on.
+        if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+            await conn.execute(
+                "CREATE TABLE schema_version (version integer NOT NULL, applied_at timestamptz"
+                " NOT NULL DEFAULT now())"
+            )
         current = await conn.fetchval("SELECT COALESCE(max(version), 0) FROM schema_version")
         if current > known:
             # Its tables may mean things this code does not know about: writing to them could corrupt them.

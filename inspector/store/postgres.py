@@ -165,24 +165,37 @@ class PostgresStore(Store):
     async def open(self) -> None:
         self._closing = False
         try:
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                min_size=1,
-                max_size=self._pool_size,
-                timeout=self._connect_timeout,
-                command_timeout=self._command_timeout,
-                init=_prepare_connection,
-            )
-        except _UNAVAILABLE as exc:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
-        try:
+            self._pool = await self._create_pool()
             async with self._pool.acquire() as conn:
                 await pgmigrate.migrate(conn)
-        except BaseException:
-            await self._pool.close()
-            self._pool = None
+        except BaseException as exc:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool = None
+            if isinstance(exc, _UNAVAILABLE):
+                raise StoreUnavailable(f"cannot use PostgreSQL: {exc}") from exc
             raise
         self._commit_task = asyncio.create_task(self._commit_loop(), name="postgres-group-commit")
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        settings: dict[str, str] = {}
+        probe = await asyncpg.connect(self.url, timeout=self._connect_timeout)
+        try:
+            # A 2xx promises the request survives a crash: where the database (or the URL) turns
+            # synchronous commit off, our sessions turn it back on. A stronger setting (remote_apply
+            # for synchronous replicas) is kept. Set at connect, so the pool's RESET ALL keeps it.
+            if await probe.fetchval("SHOW synchronous_commit") == "off":
+                settings["synchronous_commit"] = "on"
+        finally:
+            await probe.close()
+        return await asyncpg.create_pool(
+            self.url,
+            min_size=1,
+            max_size=self._pool_size,
+            timeout=self._connect_timeout,
+            command_timeout=self._command_timeout,
+            server_settings=settings,
+        )
 
     async def close(self) -> None:
         self._closing = True
@@ -771,14 +784,6 @@ class PostgresStore(Store):
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         async with self._connection() as conn:
             return await conn.fetchval(sql, *args)
-
-
-async def _prepare_connection(conn: asyncpg.Connection) -> None:
-    # A 2xx promises the request survives a crash: a database that defaults to asynchronous commit
-    # would break that, so our sessions commit synchronously whatever the default (a stronger
-    # setting, such as remote_apply for synchronous replicas, is kept).
-    if await conn.fetchval("SELECT current_setting('synchronous_commit')") == "off":
-        await conn.execute("SET synchronous_commit = on")
 
 
 async def _lock_bins(conn: asyncpg.Connection, bin_ids: set[str]) -> set[str]:
