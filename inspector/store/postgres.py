@@ -72,15 +72,16 @@ _STATEMENT_ROWS = 2000
 # After a batch is inserted: count its rows into their bins, and cut each bin that went over its
 # limit back to its newest max_requests by deleting its oldest ids (an index range on (bin_id, id)),
 # all in one statement. The counts are exact because every statement that adds or deletes a bin's
-# requests holds the bin's row lock and updates them.
+# requests holds the bin's row lock and updates them. MATERIALIZED: each bin's cut-off is found once;
+# inlined, a planner without statistics (a new table) re-ran that search for every row it joined.
 _COUNT_AND_RETAIN = f"""
 WITH added AS (
     SELECT bin_id, count(*) AS n, sum({_STORED_SIZE}) AS bytes
     FROM requests WHERE id = ANY($1::bigint[]) GROUP BY bin_id
-), over AS (
+), over AS MATERIALIZED (
     SELECT b.id AS bin_id, b.request_count + a.n - COALESCE(b.max_requests, $2) AS excess
     FROM added AS a JOIN bins AS b ON b.id = a.bin_id
-), cut AS (
+), cut AS MATERIALIZED (
     SELECT over.bin_id, (SELECT r.id FROM requests AS r WHERE r.bin_id = over.bin_id
                          ORDER BY r.id OFFSET over.excess - 1 LIMIT 1) AS upto
     FROM over WHERE over.excess > 0
