@@ -319,11 +319,14 @@ async def test_a_request_the_database_refuses_fails_alone(stores: list[PostgresS
     assert await store.count_requests("bin-one") == 2
 
 
-async def test_asynchronous_commit_is_turned_back_on(stores: list[PostgresStore], url: str) -> None:
+async def test_sessions_commit_synchronously_and_never_jit(stores: list[PostgresStore], url: str) -> None:
     store = await opened(stores, f"{url}&synchronous_commit=off")
     assert store._pool is not None
-    async with store._pool.acquire() as conn:
-        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+    for _ in range(3):  # and still after the pool's RESET ALL between uses
+        async with store._pool.acquire() as conn:
+            assert await conn.fetchval("SHOW synchronous_commit") == "on"
+            assert await conn.fetchval("SHOW jit") == "off"
+            await conn.execute("SET synchronous_commit = off")
 
 
 async def test_deleting_a_bin_while_its_batch_waits_skips_only_its_rows(
