@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
 import random
 import shutil
 import subprocess
@@ -11,11 +12,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 from conftest import free_port
-from storetools import fresh_schema, make_bin, make_request, scratch_database, with_schema
+from storetools import ADMIN_URL, fresh_schema, make_bin, make_request, scratch_database, with_schema
 
 from inspector.store import BinNotFound, StoreUnavailable, TooManyBins
 from inspector.store.migrations import scripts
@@ -361,6 +363,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 24 MiB tmpfs for a tablespace: PostgreSQL runs out of room there as on a full disk."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("needs root to mount a small tmpfs")
+    if urlsplit(ADMIN_URL).hostname not in ("127.0.0.1", "localhost", "::1"):
+        pytest.skip("the tablespace must be on the PostgreSQL server's own disk")
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no postgres system user to own the tablespace")
     mount = Path("/tmp") / f"inspector-pg-full-{os.getpid()}-{time.monotonic_ns()}"
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], check=False)
