@@ -404,6 +404,7 @@ async def test_a_full_disk_fails_captures_as_unavailable(
                 failure = exc
                 break
         assert failure is not None, "the disk never filled"
+        assert isinstance(failure.__cause__, asyncpg.DiskFullError)
         # Every request that was answered is there; the refused one is not.
         assert await store.count_requests("bin-one") == len(stored)
         found = await query(url, "SELECT id FROM requests ORDER BY id")
