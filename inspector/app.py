@@ -17,6 +17,7 @@ from litestar.template import TemplateConfig
 
 from inspector import __version__, fixed_bins
 from inspector.autoverify import AutoVerifier
+from inspector.bincache import BinCache
 from inspector.capture import Capture, is_capture_path
 from inspector.config import Settings, target_policy, this_server
 from inspector.deliveries import Deliveries
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         settings.db_path, synchronous=settings.sqlite_synchronous, max_requests=settings.max_requests
     )
     hub = hub or LocalHub()
+    bins = BinCache(store, hub)
     verifier = AutoVerifier(store, hub)
     deliveries = Deliveries(
         store,
@@ -114,9 +116,9 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     streams = StreamCaps(
         settings.max_streams_per_bin, settings.max_streams_per_client, settings.trusted_proxies
     )
-    capture = Capture(settings, store, hub)
+    capture = Capture(settings, bins, store, hub)
     sweeper = Sweeper(
-        store, hub, interval=settings.sweep_interval_seconds, max_stored_bytes=settings.max_stored_bytes
+        store, bins, interval=settings.sweep_interval_seconds, max_stored_bytes=settings.max_stored_bytes
     )
     max_delay_ms = int(settings.max_response_delay_seconds * 1000)
     declared = fixed_bins.load(settings.bins_file, max_delay_ms=max_delay_ms) if settings.bins_file else []
@@ -125,6 +127,9 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         await store.open()
         await hub.open()
         await fixed_bins.ensure(store, declared)
+        for fixed in declared:  # other processes may have them cached as they were
+            await bins.changed(fixed.name)
+        bins.start()
         verifier.start()
         deliveries.start()
         sweeper.start()
@@ -138,6 +143,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         await sweeper.stop()
         await verifier.stop()
         await deliveries.stop()
+        await bins.stop()
         await hub.close()
         await store.close()
         log.info("stopped cleanly")
@@ -173,10 +179,11 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             json_events,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),
         ],
-        dependencies=provide(store, hub, settings),
+        dependencies=provide(store, hub, bins, settings),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(templates)),
         state=State(
             {
+                "bins": bins,
                 "live": live,
                 "streams": streams,
                 "deliveries": deliveries,

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import socket
 from collections.abc import Coroutine
 from typing import Any
+
+# Who holds a lease or a claim: this process, unique among every process on every host.
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class BackgroundTasks:

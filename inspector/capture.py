@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from inspector.bincache import BinCache
 from inspector.bins import without_token_cookies
 from inspector.config import PUBLIC_BIN_RATE, PUBLIC_CLIENT_RATE, Settings, effective_limit, format_size
 from inspector.hub import Event, Hub
@@ -54,8 +55,9 @@ class Capture:
     means the request is durable.
     """
 
-    def __init__(self, settings: Settings, store: Store, hub: Hub) -> None:
+    def __init__(self, settings: Settings, bins: BinCache, store: Store, hub: Hub) -> None:
         self._settings = settings
+        self._bins = bins
         self._store = store
         self._hub = hub
         bin_rate = effective_limit(settings.bin_rate_limit, PUBLIC_BIN_RATE, settings)
@@ -74,7 +76,7 @@ class Capture:
         if not bin_id:
             await answer_error(send, 404, "This URL names no bin: capture URLs look like /b/{bin}/anything.")
             return
-        bin = await self._store.get_bin(bin_id)
+        bin = await self._bins.get(bin_id)
         if bin is None or bin.expires_at <= received_at:
             await answer_error(send, 404, f"There is no bin named {bin_id!r}; it may have expired.")
             return
@@ -128,7 +130,7 @@ class Capture:
             await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         background = bool(bin.forward_targets) or bin.has_secrets
-        await self._hub.publish(
+        await self._announce(
             Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
         )
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
@@ -225,7 +227,15 @@ class Capture:
         except Exception as exc:
             log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
             return
-        await self._hub.publish(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
+        await self._announce(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
+
+    async def _announce(self, event: Event) -> None:
+        # Best effort: the request is stored, and live views and workers catch up from the store.
+        # A hub that cannot publish must not turn a stored capture into an error answer.
+        try:
+            await self._hub.publish(event)
+        except Exception as exc:
+            log.warning("capture stored but not announced", bin=event.bin_id, error=str(exc))
 
 
 def _without_credentials(headers: list[Header]) -> list[Header]:

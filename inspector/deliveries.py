@@ -140,10 +140,9 @@ class Deliveries:
         while True:
             async with self.hub.subscribe_all() as events:
                 async for event in events:
-                    if event.kind == "request":
-                        bin = await self.store.get_bin(event.bin_id)
-                        if bin is not None and bin.forward_targets:
-                            self._wake.set()
+                    # `background`: the bin forwards or checks; the store says which when claimed.
+                    if event.kind == "request" and event.background:
+                        self._wake.set()
             await asyncio.sleep(0.1)
 
     async def _forward_loop(self) -> None:

@@ -48,22 +48,23 @@ def load(path: Path, *, max_delay_ms: int) -> list[FixedBin]:
 
 
 async def ensure(store: Store, bins: list[FixedBin]) -> None:
-    """Make the store match the file: missing bins are created, existing ones take its settings."""
+    """Make the store match the file: missing bins are created, existing ones take its settings.
+
+    An upsert, so that several processes starting together with the same file all succeed.
+    """
     for fixed in bins:
-        bin = Bin(
-            id=fixed.name,
-            created_at=datetime.now(UTC),
-            expires_at=NEVER,
-            response=fixed.response,
-            max_requests=fixed.max_requests,
-            private=fixed.private,
-            owner_token_hash=token_hash(fixed.token) if fixed.token else None,
-            fixed=True,
-        )
         existing = await store.get_bin(fixed.name)
-        if existing is None:
-            await store.create_bin(bin)
-        else:
-            await store.update_bin(msgspec.structs.replace(bin, created_at=existing.created_at))
+        await store.upsert_bin(
+            Bin(
+                id=fixed.name,
+                created_at=datetime.now(UTC),
+                expires_at=NEVER,
+                response=fixed.response,
+                max_requests=fixed.max_requests,
+                private=fixed.private,
+                owner_token_hash=token_hash(fixed.token) if fixed.token else None,
+                fixed=True,
+            )
+        )
         if fixed.forward_targets != (existing.forward_targets if existing else []):
             await store.set_forward_targets(fixed.name, fixed.forward_targets)

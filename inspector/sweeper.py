@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import structlog
 
-from inspector.background import BackgroundTasks
-from inspector.hub import Event, Hub
+from inspector.background import PROCESS_ID, BackgroundTasks
+from inspector.bincache import BinCache
 from inspector.store import Store
 
 log = structlog.get_logger(__name__)
@@ -19,9 +19,13 @@ REQUESTS_PER_STEP = 200
 
 
 class Sweeper:
-    def __init__(self, store: Store, hub: Hub, *, interval: float, max_stored_bytes: int | None) -> None:
+    """One process at a time sweeps (a lease in the store): N servers do not delete the same bins N times."""
+
+    def __init__(
+        self, store: Store, bins: BinCache, *, interval: float, max_stored_bytes: int | None
+    ) -> None:
         self._store = store
-        self._hub = hub
+        self._bins = bins
         self._interval = interval
         self._max_stored_bytes = max_stored_bytes
         self._background = BackgroundTasks()
@@ -41,10 +45,14 @@ class Sweeper:
                 log.exception("retention sweep failed")
 
     async def sweep(self) -> None:
+        # Held for a few intervals and renewed by each sweep; a crashed holder's lease runs out.
+        now = datetime.now(UTC)
+        if not await self._store.try_lease("sweeper", PROCESS_ID, now=now, seconds=self._interval * 3 + 5):
+            return
         while expired := await self._store.expired_bins(datetime.now(UTC), limit=BINS_PER_STEP):
             for bin_id in expired:
                 await self._store.delete_bin(bin_id)
-                await self._hub.publish(Event(kind="bin_deleted", bin_id=bin_id))
+                await self._bins.changed(bin_id, deleted=True)
             log.info("expired bins deleted", count=len(expired))
             await asyncio.sleep(0)
         if self._max_stored_bytes is not None:

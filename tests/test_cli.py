@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import free_port
+import pytest
+from conftest import ServerProcess, free_port
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -86,3 +87,15 @@ def test_serve_with_no_configuration(tmp_path: Path) -> None:
     assert start["event"] == "starting Webhook Inspector"
     assert start["database"] == str(expected)
     assert "stopped cleanly" in stderr
+
+
+def test_a_second_server_on_the_same_sqlite_file_refuses_to_start(start_server, tmp_path) -> None:
+    first = start_server(db_path=tmp_path / "shared.db")
+    second = ServerProcess(tmp_path / "shared.db")
+    with pytest.raises(RuntimeError, match="server exited"):
+        second.start(timeout=30)
+    assert "one process per SQLite file" in second.log
+    # The first goes on serving, its data intact.
+    with httpx.Client(base_url=first.url) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+        assert http.post(f"/b/{bin_id}").status_code == 200

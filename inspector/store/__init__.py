@@ -5,8 +5,17 @@ from inspector.store.base import (
     BinNotFound,
     Store,
     StoreClosed,
+    StoreLocked,
     StoreUnavailable,
     TooManyBins,
 )
 
-__all__ = ["BinExists", "BinNotFound", "Store", "StoreClosed", "StoreUnavailable", "TooManyBins"]
+__all__ = [
+    "BinExists",
+    "BinNotFound",
+    "Store",
+    "StoreClosed",
+    "StoreLocked",
+    "StoreUnavailable",
+    "TooManyBins",
+]

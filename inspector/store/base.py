@@ -8,8 +8,10 @@ from datetime import datetime
 from inspector.models import (
     Attempt,
     Bin,
+    BinChanges,
     BinSecret,
     CapturedRequest,
+    CheckJob,
     ForwardJob,
     RequestSummary,
     SignatureCheck,
@@ -26,6 +28,10 @@ class BinNotFound(Exception):
 
 class StoreUnavailable(Exception):
     """The database cannot do what was asked now (disk full, I/O error, shutdown); nothing changed."""
+
+
+class StoreLocked(Exception):
+    """Another process holds the database, and this adapter allows one process only."""
 
 
 class StoreClosed(StoreUnavailable):
@@ -71,8 +77,14 @@ class Store(abc.ABC):
     async def get_bin(self, bin_id: str) -> Bin | None: ...
 
     @abc.abstractmethod
-    async def update_bin(self, bin: Bin) -> None:
-        """Save a bin's settings: expiry, response, retention, privacy."""
+    async def update_bin(self, bin_id: str, changes: BinChanges) -> Bin | None:
+        """Change only the settings `changes` sets, in one statement; the bin as it is now, or None
+        if there is no such bin."""
+
+    @abc.abstractmethod
+    async def upsert_bin(self, bin: Bin) -> None:
+        """Create the bin or, if its id exists, replace its settings (all but its id, creation time and
+        creator) in one atomic step: processes that declare the same fixed bins may start together."""
 
     @abc.abstractmethod
     async def expired_bins(self, now: datetime, *, limit: int) -> list[str]: ...
@@ -96,10 +108,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def add_request(self, request: CapturedRequest) -> int:
-        """Commit a captured request and return its id.
+        """Commit a captured request and return its id, assigned by the database.
 
-        Ids grow in commit order, so "everything after id N" is a complete catch-up for a
-        client that has seen N. Raises BinNotFound if the bin is gone, StoreClosed on shutdown.
+        Within one bin, ids grow in commit order, whatever the number of processes writing: so
+        "everything of this bin after id N" is a complete catch-up for a client that has seen N.
+        (Across bins no order is promised.) Raises BinNotFound if the bin is gone, StoreClosed on
+        shutdown, StoreUnavailable if the database cannot take the write.
         """
 
     @abc.abstractmethod
@@ -189,6 +203,30 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def forward_jobs(self, bin_id: str, request_id: int) -> list[ForwardJob]: ...
+
+    # -- on-arrival signature checks ------------------------------------------------------
+
+    @abc.abstractmethod
+    async def enqueue_checks(self, *, limit: int = 500) -> int:
+        """Make a check job for each capture, oldest first, of a bin that remembers a secret and that
+        no job was made for yet (a per-bin cursor, moved in the same transaction); returns how many."""
+
+    @abc.abstractmethod
+    async def claim_check_jobs(self, *, now: datetime, lease_seconds: float, limit: int) -> list[CheckJob]:
+        """Claim up to `limit` check jobs that are unclaimed (or whose claim ran out), atomically, like
+        forward jobs: any number of workers in any number of processes never share one."""
+
+    @abc.abstractmethod
+    async def complete_check_job(self, job: CheckJob, check: SignatureCheck | None) -> bool:
+        """Record the verdict (None: nothing to record) and drop the job, as one step; False, and
+        nothing saved, when the job's claim ran out and another worker holds it now."""
+
+    # -- coordination -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def try_lease(self, name: str, holder: str, *, now: datetime, seconds: float) -> bool:
+        """Hold the named lease for `seconds` (background work one process at a time does): taken if
+        free, run out, or already `holder`'s (then renewed); False while another holder has it."""
 
     @abc.abstractmethod
     async def add_attempt(self, attempt: Attempt) -> int: ...

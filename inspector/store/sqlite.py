@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import itertools
 import secrets
 import sqlite3
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiosqlite
 import msgspec
@@ -22,8 +23,10 @@ import structlog
 from inspector.models import (
     Attempt,
     Bin,
+    BinChanges,
     BinSecret,
     CapturedRequest,
+    CheckJob,
     ForwardJob,
     ForwardStatus,
     Header,
@@ -36,6 +39,7 @@ from inspector.store.base import (
     BinNotFound,
     Store,
     StoreClosed,
+    StoreLocked,
     StoreUnavailable,
     TooManyBins,
 )
@@ -79,6 +83,25 @@ def _insert_requests(rows: int) -> str:
 _headers_decoder = msgspec.json.Decoder(list[tuple[str, str]])
 
 
+def _lock_file(path: Path) -> IO[bytes]:
+    """Hold `path`.lock for as long as the store is open: one process per database file.
+
+    Request ids and per-bin counts are kept by the one writer, so a second process on the same file
+    would hand out ids the first has already given; it must not start at all. The lock goes with the
+    process, however it ends.
+    """
+    lock = (path.parent / f"{path.name}.lock").open("wb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise StoreLocked(
+            f"another Webhook Inspector process is using {path}: one process per SQLite file. "
+            "Stop it, give this one its own --db, or run several processes on PostgreSQL (--database-url)."
+        ) from None
+    return lock
+
+
 def _migrations() -> list[tuple[int, str]]:
     folder = resources.files("inspector.store.migrations") / "sqlite"
     scripts = [item for item in folder.iterdir() if item.name.endswith(".sql")]
@@ -101,7 +124,6 @@ class SQLiteStore(Store):
         *,
         synchronous: str = "full",
         readers: int = 2,
-        bin_cache_size: int = 10_000,
         max_requests: int = 1000,
     ) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
@@ -110,13 +132,9 @@ class SQLiteStore(Store):
         self._max_requests = max_requests
         self._synchronous = synchronous
         self._reader_count = max(1, readers)
-        self._bin_cache: OrderedDict[str, Bin | None] = OrderedDict()
-        # Read for every capture by the on-arrival verifier, so kept in memory (we are the only writer).
-        self._secrets_cache: dict[str, list[BinSecret]] = {}
         # Requests stored per bin, counted once and then kept up to date, so that keeping a bin
         # to its limit costs nothing until the bin is actually over it.
         self._counts: dict[str, int] = {}
-        self._bin_cache_size = bin_cache_size
         self._queue: list[tuple[CapturedRequest, asyncio.Future[int]]] = []
         self._wake = asyncio.Event()
         self._write_lock = asyncio.Lock()
@@ -126,12 +144,14 @@ class SQLiteStore(Store):
         self._readers: list[aiosqlite.Connection] = []
         self._next_reader: Iterator[aiosqlite.Connection] = iter(())
         self._commit_task: asyncio.Task[None] | None = None
+        self._lock: IO[bytes] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
     async def open(self) -> None:
         self._closing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_file(self.path)
         # Autocommit: every write is one statement, committed (and with synchronous=full, synced) as it ends.
         self._writer = await self._connect(autocommit=True)
         await self._migrate(self._writer)
@@ -148,6 +168,9 @@ class SQLiteStore(Store):
         for conn in [*self._readers, *([self._writer] if self._writer else [])]:
             await conn.close()
         self._readers, self._writer = [], None
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     async def ping(self) -> None:
         await self._fetchone("SELECT 1", ())
@@ -315,24 +338,25 @@ class SQLiteStore(Store):
             raise BinExists(bin.id) from None
         if inserted == 0:
             raise TooManyBins(bin.creator_ip or "")
-        self._cache_bin(bin.id, bin)
 
-    async def update_bin(self, bin: Bin) -> None:
+    async def update_bin(self, bin_id: str, changes: BinChanges) -> Bin | None:
+        fields = changes.fields()
+        if fields:
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            await self._write(
+                f"UPDATE bins SET {assignments} WHERE id = ?",
+                (*(_bin_value(name, value) for name, value in fields.items()), bin_id),
+            )
+        return await self.get_bin(bin_id)
+
+    async def upsert_bin(self, bin: Bin) -> None:
+        settings = [name for name in _BIN_COLUMNS.split(", ") if name not in _BIN_KEPT_BY_UPSERT]
+        assignments = ", ".join(f"{name} = excluded.{name}" for name in settings)
         await self._write(
-            "UPDATE bins SET expires_at = ?, response = ?, max_requests = ?, private = ?,"
-            " owner_token_hash = ?, share_token_hash = ?, fixed = ? WHERE id = ?",
-            (
-                bin.expires_at.isoformat(),
-                msgspec.json.encode(bin.response).decode() if bin.response else None,
-                bin.max_requests,
-                int(bin.private),
-                bin.owner_token_hash,
-                bin.share_token_hash,
-                int(bin.fixed),
-                bin.id,
-            ),
+            f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+            f" ON CONFLICT (id) DO UPDATE SET {assignments}",
+            _bin_row(bin),
         )
-        self._bin_cache.pop(bin.id, None)
 
     async def expired_bins(self, now: datetime, *, limit: int) -> list[str]:
         rows = await self._reader().execute_fetchall(
@@ -367,51 +391,57 @@ class SQLiteStore(Store):
 
     async def delete_bin(self, bin_id: str) -> bool:
         deleted = await self._write("DELETE FROM bins WHERE id = ?", (bin_id,))
-        self._cache_bin(bin_id, None)
-        self._secrets_cache.pop(bin_id, None)
         self._counts.pop(bin_id, None)
         return deleted > 0
 
     async def set_secret(self, bin_id: str, secret: BinSecret) -> None:
-        await self._write(
-            "INSERT INTO bin_secrets (bin_id, provider, secret, options, updated_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (bin_id, provider) DO UPDATE SET secret = excluded.secret,"
-            " options = excluded.options, updated_at = excluded.updated_at",
-            (
-                bin_id,
-                secret.provider,
-                secret.secret,
-                msgspec.json.encode(secret.options).decode(),
-                secret.updated_at.isoformat(),
-            ),
-        )
-        self._secrets_cache.pop(bin_id, None)
-        self._bin_cache.pop(bin_id, None)  # its has_secrets changed
+        async with self._writing() as conn:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                # A bin's first secret: checks on arrival start after its newest capture.
+                await conn.execute(
+                    "UPDATE bins SET check_cursor ="
+                    " (SELECT COALESCE(MAX(id), 0) FROM requests WHERE bin_id = ?1)"
+                    " WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM bin_secrets WHERE bin_id = ?1)",
+                    (bin_id,),
+                )
+                await conn.execute(
+                    "INSERT INTO bin_secrets (bin_id, provider, secret, options, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (bin_id, provider) DO UPDATE SET"
+                    " secret = excluded.secret, options = excluded.options, updated_at = excluded.updated_at",
+                    (
+                        bin_id,
+                        secret.provider,
+                        secret.secret,
+                        msgspec.json.encode(secret.options).decode(),
+                        secret.updated_at.isoformat(),
+                    ),
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
 
     async def get_secrets(self, bin_id: str) -> list[BinSecret]:
-        if bin_id not in self._secrets_cache:
-            rows = await self._reader().execute_fetchall(
-                "SELECT provider, secret, options, updated_at FROM bin_secrets"
-                " WHERE bin_id = ? ORDER BY provider",
-                (bin_id,),
+        rows = await self._reader().execute_fetchall(
+            "SELECT provider, secret, options, updated_at FROM bin_secrets"
+            " WHERE bin_id = ? ORDER BY provider",
+            (bin_id,),
+        )
+        return [
+            BinSecret(
+                provider=row[0],
+                secret=row[1],
+                options=msgspec.json.decode(row[2]),
+                updated_at=datetime.fromisoformat(row[3]),
             )
-            self._secrets_cache[bin_id] = [
-                BinSecret(
-                    provider=row[0],
-                    secret=row[1],
-                    options=msgspec.json.decode(row[2]),
-                    updated_at=datetime.fromisoformat(row[3]),
-                )
-                for row in rows
-            ]
-        return list(self._secrets_cache[bin_id])
+            for row in rows
+        ]
 
     async def delete_secret(self, bin_id: str, provider: str) -> bool:
         deleted = await self._write(
             "DELETE FROM bin_secrets WHERE bin_id = ? AND provider = ?", (bin_id, provider)
         )
-        self._secrets_cache.pop(bin_id, None)
-        self._bin_cache.pop(bin_id, None)  # its has_secrets changed
         return deleted > 0
 
     async def set_forward_targets(self, bin_id: str, targets: list[str]) -> None:
@@ -422,7 +452,6 @@ class SQLiteStore(Store):
             " forward_targets = ? WHERE id = ?",
             (bin_id, msgspec.json.encode(targets).decode(), bin_id),
         )
-        self._bin_cache.pop(bin_id, None)
 
     async def enqueue_forwards(
         self, *, now: datetime, max_pending: int, limit: int = 500
@@ -558,6 +587,75 @@ class SQLiteStore(Store):
         )
         return [_job_from_row(row) for row in rows]
 
+    # -- on-arrival signature checks ------------------------------------------------------
+
+    async def enqueue_checks(self, *, limit: int = 500) -> int:
+        async with self._writing() as conn:
+            # One transaction: the jobs and the cursors that say they exist move together.
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                new = await conn.execute_fetchall(
+                    "SELECT r.id, r.bin_id FROM requests AS r JOIN bins AS b ON b.id = r.bin_id"
+                    " WHERE r.id > b.check_cursor AND r.rejected IS NULL"
+                    " AND EXISTS (SELECT 1 FROM bin_secrets AS s WHERE s.bin_id = b.id)"
+                    " ORDER BY r.id LIMIT ?",
+                    (limit,),
+                )
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO check_jobs (request_id, bin_id) VALUES (?, ?)", list(new)
+                )
+                cursors = {bin_id: request_id for request_id, bin_id in new}
+                await conn.executemany(
+                    "UPDATE bins SET check_cursor = ? WHERE id = ? AND check_cursor < ?",
+                    [(cursor, bin_id, cursor) for bin_id, cursor in cursors.items()],
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            return len(new)
+
+    async def claim_check_jobs(self, *, now: datetime, lease_seconds: float, limit: int) -> list[CheckJob]:
+        until = now + timedelta(seconds=lease_seconds)
+        rows = await self._write_returning(
+            "UPDATE check_jobs SET claimed_until = ?1 WHERE request_id IN (SELECT request_id FROM check_jobs"
+            " WHERE claimed_until IS NULL OR claimed_until <= ?2 ORDER BY request_id LIMIT ?3)"
+            " RETURNING request_id, bin_id, claimed_until",
+            (until.isoformat(), now.isoformat(), limit),
+        )
+        jobs = [
+            CheckJob(request_id=r[0], bin_id=r[1], claimed_until=datetime.fromisoformat(r[2])) for r in rows
+        ]
+        return sorted(jobs, key=lambda job: job.request_id)
+
+    async def complete_check_job(self, job: CheckJob, check: SignatureCheck | None) -> bool:
+        claim = job.claimed_until.isoformat() if job.claimed_until else None
+        async with self._writing() as conn:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await conn.execute(
+                    "DELETE FROM check_jobs WHERE request_id = ? AND claimed_until IS ?",
+                    (job.request_id, claim),
+                )
+                if cursor.rowcount and check is not None:
+                    await conn.execute(_RECORD_CHECK, _check_row(job.request_id, check))
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            return cursor.rowcount > 0
+
+    # -- coordination ---------------------------------------------------------------------
+
+    async def try_lease(self, name: str, holder: str, *, now: datetime, seconds: float) -> bool:
+        until = now + timedelta(seconds=seconds)
+        taken = await self._write_returning(
+            "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
+            " SET holder = ?2, until = ?3 WHERE leases.holder = ?2 OR leases.until <= ?4 RETURNING holder",
+            (name, holder, until.isoformat(), now.isoformat()),
+        )
+        return bool(taken)
+
     async def add_attempt(self, attempt: Attempt) -> int:
         async with self._writing() as conn:
             cursor = await conn.execute(
@@ -602,21 +700,7 @@ class SQLiteStore(Store):
         ]
 
     async def record_check(self, request_id: int, check: SignatureCheck) -> None:
-        # The request may have been deleted while it was being checked: then there is nothing to record.
-        await self._write(
-            "INSERT INTO signature_checks (request_id, provider, valid, reason, checked_at)"
-            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM requests WHERE id = ?)"
-            " ON CONFLICT (request_id) DO UPDATE SET provider = excluded.provider, valid = excluded.valid,"
-            " reason = excluded.reason, checked_at = excluded.checked_at",
-            (
-                request_id,
-                check.provider,
-                int(check.valid),
-                check.reason,
-                datetime.now(UTC).isoformat(),
-                request_id,
-            ),
-        )
+        await self._write(_RECORD_CHECK, _check_row(request_id, check))
 
     async def delete_request(self, bin_id: str, request_id: int) -> bool:
         deleted = await self._write("DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id))
@@ -631,17 +715,12 @@ class SQLiteStore(Store):
     # -- reads ----------------------------------------------------------------------------
 
     async def get_bin(self, bin_id: str) -> Bin | None:
-        if bin_id in self._bin_cache:
-            self._bin_cache.move_to_end(bin_id)
-            return self._bin_cache[bin_id]
         row = await self._fetchone(
             f"SELECT {_BIN_COLUMNS}, EXISTS (SELECT 1 FROM bin_secrets WHERE bin_secrets.bin_id = bins.id)"
             " FROM bins WHERE id = ?",
             (bin_id,),
         )
-        bin = _bin_from_row(row) if row else None
-        self._cache_bin(bin_id, bin)
-        return bin
+        return _bin_from_row(row) if row else None
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchone(
@@ -690,18 +769,46 @@ class SQLiteStore(Store):
         async with self._reader().execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    def _cache_bin(self, bin_id: str, bin: Bin | None) -> None:
-        self._bin_cache[bin_id] = bin
-        self._bin_cache.move_to_end(bin_id)
-        while len(self._bin_cache) > self._bin_cache_size:
-            self._bin_cache.popitem(last=False)
+
+# The request may have been deleted while it was being checked: then there is nothing to record.
+_RECORD_CHECK = (
+    "INSERT INTO signature_checks (request_id, provider, valid, reason, checked_at)"
+    " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM requests WHERE id = ?)"
+    " ON CONFLICT (request_id) DO UPDATE SET provider = excluded.provider, valid = excluded.valid,"
+    " reason = excluded.reason, checked_at = excluded.checked_at"
+)
+
+
+def _check_row(request_id: int, check: SignatureCheck) -> tuple[Any, ...]:
+    return (
+        request_id,
+        check.provider,
+        int(check.valid),
+        check.reason,
+        datetime.now(UTC).isoformat(),
+        request_id,
+    )
 
 
 _BIN_COLUMNS = (
     "id, created_at, expires_at, forward_targets, response, max_requests, private,"
     " owner_token_hash, share_token_hash, creator_ip, fixed, forward_cursor"
 )
+# What an upsert keeps of an existing bin: its identity, and its forwarding (set_forward_targets
+# changes targets and cursor together).
+_BIN_KEPT_BY_UPSERT = frozenset({"id", "created_at", "creator_ip", "forward_targets", "forward_cursor"})
 _response_decoder = msgspec.json.Decoder(ResponseSettings)
+
+
+def _bin_value(name: str, value: Any) -> Any:
+    """A setting as its column stores it."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    if name == "response":
+        return msgspec.json.encode(value).decode() if value is not None else None
+    return value
 
 
 def _bin_row(bin: Bin) -> tuple[Any, ...]:

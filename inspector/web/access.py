@@ -8,9 +8,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from inspector.bincache import BinCache
 from inspector.bins import owner_cookie, share_cookie, token_matches
 from inspector.models import Bin
-from inspector.store import Store
 
 OWNER = "owner"
 READ = "read"
@@ -48,8 +48,8 @@ async def bin_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     bin_id = connection.path_params.get("bin_id")
     if bin_id is None:
         return
-    store: Store = connection.app.state.store
-    bin = await store.get_bin(bin_id)
+    bins: BinCache = connection.app.state.bins
+    bin = await bins.get(bin_id)
     if bin is None:
         return  # the handler answers 404
     access = handler.opt.get("access", READ)

@@ -13,18 +13,19 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
 
+from inspector.bincache import BinCache
 from inspector.bins import new_bin, new_token, token_hash
 from inspector.bodies import describe
 from inspector.capture import PREFIX
 from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
 from inspector.hub import Event
 from inspector.mediatypes import is_active_type
-from inspector.models import MAX_ID, Bin, CapturedRequest, RequestSummary
+from inspector.models import MAX_ID, Bin, BinChanges, CapturedRequest, RequestSummary
 from inspector.proxies import public_base_url, scope_origin
 from inspector.responses import ResponseSettings, validate_settings
 from inspector.store import BinExists, Store, TooManyBins
 from inspector.web.access import OWNER_ONLY
-from inspector.web.deps import HubDep, Id, Index, SettingsDep, StoreDep
+from inspector.web.deps import BinsDep, HubDep, Id, Index, SettingsDep, StoreDep
 
 MAX_PAGE = 500
 MAX_TTL = 365 * 24 * 3600
@@ -233,6 +234,15 @@ async def existing_bin(store: Store, bin_id: str) -> Bin:
     return bin
 
 
+async def change_bin(store: Store, bins: BinCache, bin_id: str, changes: BinChanges) -> Bin:
+    """Change some of a bin's settings and tell every process; 404 if there is no such bin."""
+    bin = await store.update_bin(bin_id, changes)
+    if bin is None:
+        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+    await bins.changed(bin_id)
+    return bin
+
+
 async def existing_request(store: Store, bin_id: str, request_id: int) -> CapturedRequest:
     await existing_bin(store, bin_id)
     captured = await store.get_request(bin_id, request_id)
@@ -266,21 +276,20 @@ class BinsController(Controller):
         self,
         request: Request[Any, Any, Any],
         store: StoreDep,
+        bins: BinsDep,
         settings: SettingsDep,
         bin_id: str,
         data: UpdateBin,
     ) -> BinOut:
-        bin = await existing_bin(store, bin_id)
         checked_retention(data.ttl_seconds, data.max_requests)
-        changes: dict[str, Any] = {}
-        if data.private is not None:
-            changes["private"] = data.private
-        if data.ttl_seconds is not None:
-            changes["expires_at"] = datetime.now(UTC) + timedelta(seconds=data.ttl_seconds)
-        if data.max_requests is not None:
-            changes["max_requests"] = data.max_requests
-        bin = msgspec.structs.replace(bin, **changes)
-        await store.update_bin(bin)
+        changes = BinChanges(
+            private=data.private if data.private is not None else msgspec.UNSET,
+            expires_at=datetime.now(UTC) + timedelta(seconds=data.ttl_seconds)
+            if data.ttl_seconds is not None
+            else msgspec.UNSET,
+            max_requests=data.max_requests if data.max_requests is not None else msgspec.UNSET,
+        )
+        bin = await change_bin(store, bins, bin_id, changes)
         return _bin_out(request, settings, bin, await store.count_requests(bin_id))
 
     @get("/{bin_id:str}/response", summary="How the bin answers senders")
@@ -289,24 +298,32 @@ class BinsController(Controller):
 
     @put("/{bin_id:str}/response", summary="Set how the bin answers senders", opt=OWNER_ONLY)
     async def set_response(
-        self, store: StoreDep, settings: SettingsDep, bin_id: str, data: ResponseSettings | None
+        self,
+        store: StoreDep,
+        bins: BinsDep,
+        settings: SettingsDep,
+        bin_id: str,
+        data: ResponseSettings | None,
     ) -> ResponseSettings | None:
         """Status, headers, body template, delay, rules by method and sub-path (first match wins,
         `default` last), and `cors`. Body templates take {{method}}, {{path}}, {{query.NAME}},
         {{header.NAME}}, {{json.a.b}} and more; values are inserted as text, escaped for JSON and
         HTML bodies, never evaluated. null restores the built-in answer."""
-        bin = await existing_bin(store, bin_id)
-        await store.update_bin(msgspec.structs.replace(bin, response=checked_response(settings, data)))
+        await change_bin(store, bins, bin_id, BinChanges(response=checked_response(settings, data)))
         return data
 
     @post("/{bin_id:str}/share", status_code=200, summary="Make a read-only share link", opt=OWNER_ONLY)
     async def share(
-        self, request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
+        self,
+        request: Request[Any, Any, Any],
+        store: StoreDep,
+        bins: BinsDep,
+        settings: SettingsDep,
+        bin_id: str,
     ) -> ShareOut:
         """A new share token (the previous one stops working): it reads the bin, never changes it."""
-        bin = await existing_bin(store, bin_id)
         token = new_token()
-        await store.update_bin(msgspec.structs.replace(bin, share_token_hash=token_hash(token)))
+        await change_bin(store, bins, bin_id, BinChanges(share_token_hash=token_hash(token)))
         base = public_base_url(request.scope, settings.trusted_proxies, settings.public_url)
         return ShareOut(share_token=token, share_url=f"{base}/bins/{bin_id}?share={token}")
 
@@ -318,10 +335,10 @@ class BinsController(Controller):
         return _bin_out(request, settings, bin, await store.count_requests(bin_id))
 
     @delete("/{bin_id:str}", summary="Delete a bin and everything it captured", opt=OWNER_ONLY)
-    async def delete_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
+    async def delete_bin(self, store: StoreDep, bins: BinsDep, bin_id: str) -> None:
         if not await store.delete_bin(bin_id):
             raise NotFoundException(f"There is no bin named {bin_id!r}.")
-        await hub.publish(Event(kind="bin_deleted", bin_id=bin_id))
+        await bins.changed(bin_id, deleted=True)
 
     @delete("/{bin_id:str}/requests", summary="Clear a bin", opt=OWNER_ONLY)
     async def clear_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:

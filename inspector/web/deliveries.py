@@ -18,7 +18,7 @@ from inspector.replay import DeliveryResult, Overrides, Redirect, build_outbound
 from inspector.targets import TargetRefused
 from inspector.web.access import OWNER_ONLY
 from inspector.web.api import existing_bin, existing_request, text_or_base64
-from inspector.web.deps import Id, StoreDep
+from inspector.web.deps import BinsDep, Id, StoreDep
 
 MAX_TIMEOUT = 120.0
 MAX_FORWARD_TARGETS = 10
@@ -244,11 +244,12 @@ class DeliveriesController(Controller):
 
     @put("/forward", summary="Set the bin's auto-forward targets", opt=OWNER_ONLY)
     async def set_forward(
-        self, request: Request[Any, Any, Any], store: StoreDep, bin_id: str, data: ForwardIn
+        self, request: Request[Any, Any, Any], store: StoreDep, bins: BinsDep, bin_id: str, data: ForwardIn
     ) -> ForwardOut:
         """Each new capture is delivered to every target in the background, retried with backoff
         on failure or 5xx; pending deliveries survive a restart. An empty list turns it off."""
         await existing_bin(store, bin_id)
         targets = checked_targets(deliveries_of(request), bin_id, data.targets)
         await store.set_forward_targets(bin_id, targets)
+        await bins.changed(bin_id)
         return ForwardOut(targets=targets)

@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar.di import Provide
 from litestar.params import Parameter, SkipValidation
 
+from inspector.bincache import BinCache
 from inspector.config import Settings
 from inspector.hub import Hub
 from inspector.models import MAX_ID
@@ -15,6 +16,7 @@ from inspector.store import Store
 # Litestar would otherwise re-validate these objects with msgspec on every request.
 StoreDep = SkipValidation[Store]
 HubDep = SkipValidation[Hub]
+BinsDep = SkipValidation[BinCache]
 SettingsDep = SkipValidation[Settings]
 
 
@@ -24,9 +26,10 @@ Cursor = Annotated[int | None, Parameter(ge=0, le=MAX_ID, description="A request
 Index = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 
 
-def provide(store: Store, hub: Hub, settings: Settings) -> dict[str, Provide]:
+def provide(store: Store, hub: Hub, bins: BinCache, settings: Settings) -> dict[str, Provide]:
     return {
         "store": Provide(lambda: store, sync_to_thread=False, use_cache=True),
+        "bins": Provide(lambda: bins, sync_to_thread=False, use_cache=True),
         "hub": Provide(lambda: hub, sync_to_thread=False, use_cache=True),
         "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
     }

@@ -21,14 +21,14 @@ from inspector.bins import owner_cookie, share_cookie, token_matches
 from inspector.bodies import SHOWN_BYTES, describe, describe_body
 from inspector.capture import PREFIX
 from inspector.exports import to_curl, to_raw_http
-from inspector.models import Attempt, Bin, CapturedRequest
+from inspector.models import Attempt, Bin, BinChanges, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
 from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
-from inspector.web.api import checked_response, open_bin
+from inspector.web.api import change_bin, checked_response, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
-from inspector.web.deps import HubDep, Id, SettingsDep, StoreDep
+from inspector.web.deps import BinsDep, HubDep, Id, SettingsDep, StoreDep
 from inspector.web.signatures import (
     SecretIn,
     SignIn,
@@ -253,7 +253,9 @@ def _form_options(form: dict[str, str]) -> dict[str, Any]:
     status_code=200,
     opt=OWNER_ONLY,
 )
-async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: Id, data: Form) -> Template:
+async def verify_panel(
+    store: StoreDep, bins: BinsDep, hub: HubDep, bin_id: str, request_id: Id, data: Form
+) -> Template:
     """The request view's "Check signature" panel: the verdict with its diagnosis, as a fragment."""
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
@@ -269,6 +271,7 @@ async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: Id
     if data.get("remember") == "on" and verdict.provider in signatures.names():
         await remember(
             store,
+            bins,
             hub,
             bin_id,
             checked_secret(verdict.provider, SecretIn(query.secret, query.options)),
@@ -285,9 +288,10 @@ async def verify_panel(store: StoreDep, hub: HubDep, bin_id: str, request_id: Id
     status_code=200,
     media_type="text/html",
 )
-async def forget_secret(store: StoreDep, bin_id: str, provider: str) -> str:
+async def forget_secret(store: StoreDep, bins: BinsDep, bin_id: str, provider: str) -> str:
     """Forget a remembered secret; the empty answer replaces its line on the page."""
     await store.delete_secret(bin_id, provider)
+    await bins.changed(bin_id)
     return ""
 
 
@@ -418,7 +422,7 @@ async def compare_panel(store: StoreDep, bin_id: str, request_id: Id, a: Id, b: 
 
 @post("/bins/{bin_id:str}/forward", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
 async def forward_panel(
-    request: Request[Any, Any, Any], store: StoreDep, bin_id: str, data: Form
+    request: Request[Any, Any, Any], store: StoreDep, bins: BinsDep, bin_id: str, data: Form
 ) -> Template:
     """The bin page's auto-forward targets, one URL per line."""
     bin = await store.get_bin(bin_id)
@@ -430,6 +434,7 @@ async def forward_panel(
     except ClientException as exc:
         return Template("_forwarding.html", context={"bin": bin, "error": exc.detail, "saved": False})
     await store.set_forward_targets(bin_id, cleaned)
+    await bins.changed(bin_id)
     bin = await store.get_bin(bin_id)
     return Template("_forwarding.html", context={"bin": bin, "error": None, "saved": True})
 
@@ -445,7 +450,9 @@ def attempt_view(attempt: Attempt) -> dict[str, Any]:
 
 
 @post("/bins/{bin_id:str}/response", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
-async def response_panel(store: StoreDep, settings: SettingsDep, bin_id: str, data: Form) -> Template:
+async def response_panel(
+    store: StoreDep, bins: BinsDep, settings: SettingsDep, bin_id: str, data: Form
+) -> Template:
     """The bin page's "Response" form: the default answer, CORS, and rules as JSON."""
     bin = await store.get_bin(bin_id)
     if bin is None:
@@ -456,8 +463,7 @@ async def response_panel(store: StoreDep, settings: SettingsDep, bin_id: str, da
     except (ClientException, ValueError, msgspec.ValidationError) as exc:
         detail = exc.detail if isinstance(exc, ClientException) else str(exc)
         return Template("_response_form.html", context={"bin": bin, "error": detail, "saved": False})
-    bin = msgspec.structs.replace(bin, response=answers)
-    await store.update_bin(bin)
+    bin = await change_bin(store, bins, bin_id, BinChanges(response=answers))
     return Template("_response_form.html", context={"bin": bin, "error": None, "saved": True})
 
 

@@ -13,13 +13,14 @@ from litestar.exceptions import ClientException, NotFoundException
 
 from inspector import signatures
 from inspector.autoverify import check
+from inspector.bincache import BinCache
 from inspector.hub import Event
 from inspector.models import BinSecret, CapturedRequest
 from inspector.signatures import SignatureConfigError, Verdict
 from inspector.store import Store
 from inspector.web.access import OWNER_ONLY
 from inspector.web.api import existing_bin, existing_request, text_or_base64
-from inspector.web.deps import HubDep, Id, StoreDep
+from inspector.web.deps import BinsDep, HubDep, Id, StoreDep
 
 
 class VerifyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -107,10 +108,11 @@ def checked_secret(provider: str, data: SecretIn) -> BinSecret:
 
 
 async def remember(
-    store: Store, hub: HubDep, bin_id: str, secret: BinSecret, captured: CapturedRequest
+    store: Store, bins: BinCache, hub: HubDep, bin_id: str, secret: BinSecret, captured: CapturedRequest
 ) -> None:
     """Store a bin's secret and re-check the request it was tried on, so its badge shows at once."""
     await store.set_secret(bin_id, secret)
+    await bins.changed(bin_id)  # captures now need checking: every process must know
     await store.record_check(captured.id, check(captured, secret))
     await hub.publish(Event(kind="request_checked", bin_id=bin_id, request_id=captured.id))
 
@@ -160,18 +162,22 @@ class SignaturesController(Controller):
         summary="Remember a provider secret for this bin",
         opt=OWNER_ONLY,
     )
-    async def set_secret(self, store: StoreDep, bin_id: str, provider: str, data: SecretIn) -> SecretOut:
+    async def set_secret(
+        self, store: StoreDep, bins: BinsDep, bin_id: str, provider: str, data: SecretIn
+    ) -> SecretOut:
         """From now on every request from this provider is checked on arrival; its row shows the verdict."""
         await existing_bin(store, bin_id)
         secret = checked_secret(provider, data)
         await store.set_secret(bin_id, secret)
+        await bins.changed(bin_id)
         return secret_out(secret)
 
     @delete("/bins/{bin_id:str}/secrets/{provider:str}", summary="Forget a provider secret", opt=OWNER_ONLY)
-    async def delete_secret(self, store: StoreDep, bin_id: str, provider: str) -> None:
+    async def delete_secret(self, store: StoreDep, bins: BinsDep, bin_id: str, provider: str) -> None:
         await existing_bin(store, bin_id)
         if not await store.delete_secret(bin_id, provider):
             raise NotFoundException(f"Bin {bin_id!r} remembers no {provider} secret.")
+        await bins.changed(bin_id)
 
     @post("/sign", status_code=200, summary="Sign a test request")
     async def sign(self, data: SignIn) -> SignOut:

@@ -1,4 +1,4 @@
-"""What only the SQLite store has: a file, its schema version, WAL and synchronous modes.
+"""What only the SQLite store has: a file, one process on it, its schema version, WAL and synchronous modes.
 
 Everything the port promises is tested for both stores in test_contract.py.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from storetools import make_bin
 
+from inspector.store import StoreLocked
 from inspector.store.sqlite import SQLiteStore
 
 MIGRATIONS = Path(__file__).parents[2] / "inspector/store/migrations/sqlite"
@@ -57,3 +58,18 @@ async def test_an_older_file_is_migrated_with_its_data(tmp_path: Path) -> None:
 def test_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="synchronous"):
         SQLiteStore(tmp_path / "x.db", synchronous="sometimes")
+
+
+async def test_a_second_process_cannot_open_the_same_file(tmp_path: Path) -> None:
+    """Request ids and per-bin counts are kept by the file's one writer: a second one must not start."""
+    first = SQLiteStore(tmp_path / "one.db")
+    await first.open()
+    try:
+        second = SQLiteStore(tmp_path / "one.db")
+        with pytest.raises(StoreLocked, match="one process per SQLite file"):
+            await second.open()
+    finally:
+        await first.close()
+    reopened = SQLiteStore(tmp_path / "one.db")  # the lock goes with the store that held it
+    await reopened.open()
+    await reopened.close()
