@@ -23,6 +23,7 @@ from inspector.config import (
     PUBLIC_BIN_RATE,
     PUBLIC_CLIENT_RATE,
     Settings,
+    database_name,
     effective_limit,
     target_policy,
     this_server,
@@ -35,6 +36,7 @@ from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
 from inspector.ratelimit.redis import RedisRateLimiter
 from inspector.store import Store, StoreUnavailable
+from inspector.store.postgres import PostgresStore
 from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
 from inspector.web.access import bin_guard
@@ -128,10 +130,17 @@ def make_rate_limiters(settings: Settings) -> tuple[RateLimiter | None, RateLimi
     )
 
 
-def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
-    store = store or SQLiteStore(
+def make_store(settings: Settings) -> Store:
+    """PostgreSQL when processes share the work (`database_url`), otherwise the SQLite file."""
+    if settings.database_url:
+        return PostgresStore(settings.database_url, max_requests=settings.max_requests)
+    return SQLiteStore(
         settings.db_path, synchronous=settings.sqlite_synchronous, max_requests=settings.max_requests
     )
+
+
+def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
+    store = store or make_store(settings)
     hub = hub or make_hub(settings)
     bins = BinCache(store, hub)
     bin_limiter, client_limiter = make_rate_limiters(settings)
@@ -170,9 +179,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         verifier.start()
         deliveries.start()
         sweeper.start()
-        log.info(
-            "store ready", database=str(getattr(store, "path", "")), synchronous=settings.sqlite_synchronous
-        )
+        log.info("store ready", database=database_name(settings))
 
     async def stop() -> None:
         # Background work first, then the hub: ending live streams lets their connections close

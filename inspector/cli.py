@@ -14,6 +14,7 @@ from inspector.config import (
     HTTP_PARSERS,
     LOG_FORMATS,
     Settings,
+    database_name,
     default_db_path,
     format_size,
     parse_public_url,
@@ -332,6 +333,14 @@ def main() -> None:
     "--public-url); the forward budget still bounds loops. Replays may always go there.",
 )
 @click.option(
+    "--database-url",
+    default=defaults.database_url,
+    envvar="INSPECTOR_DATABASE_URL",
+    show_envvar=True,
+    help="postgresql://user@host:5432/db: keep everything in PostgreSQL, shared by every server process "
+    "(--db is then not used); default: the SQLite file",
+)
+@click.option(
     "--hub-url",
     default=defaults.hub_url,
     envvar="INSPECTOR_HUB_URL",
@@ -378,7 +387,7 @@ def serve(**options: Any) -> None:
     structlog.get_logger("inspector").info(
         "starting Webhook Inspector",
         url=f"http://{settings.host}:{settings.port}",
-        database=str(settings.db_path.resolve()),
+        database=database_name(settings),
         http_parser=settings.http_parser,
         max_body_size=settings.max_body_size,
         outbound="public addresses only" if not policy.allow_private else "any address",

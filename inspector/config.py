@@ -90,6 +90,8 @@ class Settings:
     # Several server processes: a Redis URL through which they share live events and rate limits
     # (the store is shared separately). None: both stay in this process.
     hub_url: str | None = None
+    # A PostgreSQL URL: the store several server processes share. None: the SQLite file at db_path.
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
@@ -107,12 +109,26 @@ class Settings:
             raise ValueError("the forward budget must be at least 1")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", parse_public_url(self.public_url))
+        if self.database_url is not None and not re.match(r"^postgres(ql)?://\S*$", self.database_url):
+            raise ValueError(
+                f"database URL must look like postgresql://user@host/db, got {redacted(self.database_url)!r}"
+            )
         if self.hub_url is not None and not re.match(r"^(rediss?|unix)://\S+$", self.hub_url):
             raise ValueError(f"hub URL must look like redis://host:6379/0, got {self.hub_url!r}")
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
+
+
+def redacted(url: str) -> str:
+    """A URL fit for logs and messages: without the password it may carry."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def database_name(settings: Settings) -> str:
+    """What the logs call the store: the PostgreSQL URL without its password, or the SQLite file."""
+    return redacted(settings.database_url) if settings.database_url else str(settings.db_path.resolve())
 
 
 def parse_size(text: str) -> int:
