@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import read_sse
+from conftest import read_sse, require_service
 from store.storetools import scratch_database
 
 
@@ -36,6 +36,7 @@ def test_a_server_on_postgresql_keeps_captures_across_restarts(start_server, dat
 def test_two_servers_share_bins_captures_and_live_events(start_server, database_url: str, tmp_path) -> None:
     """Two processes on one PostgreSQL database and one Redis: a bin made on A takes captures on B,
     and a live stream on A sees them in order, each once."""
+    require_service("Redis", 6379)
     shared = ("--database-url", database_url, "--hub-url", "redis://127.0.0.1:6379/0")
     a = start_server(*shared, db_path=tmp_path / "unused-a.db")
     b = start_server(*shared, db_path=tmp_path / "unused-b.db")

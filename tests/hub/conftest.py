@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from conftest import require_service
 
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
@@ -21,6 +22,8 @@ async def make_hub(request: pytest.FixtureRequest) -> AsyncIterator[MakeHub]:
 
     The Redis ones share one prefix, as the processes of one deployment would.
     """
+    if request.param == "redis":
+        require_service("Redis", 6379)
     prefix = unique_prefix()
     made: list[Hub] = []
 

@@ -9,11 +9,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from conftest import require_service
 
 from inspector.hub import Event, HubUnavailable
 from inspector.hub.redis import RedisHub
 
 from .helpers import REDIS_URL, WAIT, collect, request, unique_prefix
+
+
+@pytest.fixture(autouse=True)
+def _redis_running() -> None:
+    require_service("Redis", 6379)
 
 
 @pytest.fixture

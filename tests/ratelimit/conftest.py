@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from conftest import require_service
 
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
@@ -18,6 +19,8 @@ MakeLimiter = Callable[[float, int], RateLimiter]
 @pytest.fixture(params=["local", "redis"])
 async def make_limiter(request: pytest.FixtureRequest) -> AsyncIterator[MakeLimiter]:
     """Makes limiters of the parametrized kind on the real clock, all closed at the end."""
+    if request.param == "redis":
+        require_service("Redis", 6379)
     prefix = unique_prefix()
     made: list[RateLimiter] = []
 

@@ -7,11 +7,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from conftest import require_service
 from structlog.testing import capture_logs
 
 from inspector.ratelimit.redis import RedisRateLimiter
 
 from .helpers import REDIS_URL, unique_prefix
+
+
+@pytest.fixture(autouse=True)
+def _redis_running() -> None:
+    require_service("Redis", 6379)
 
 
 @pytest.fixture
