@@ -632,25 +632,11 @@ class SQLiteStore(Store):
 
     async def list_attempts(self, bin_id: str, request_id: int) -> list[Attempt]:
         found = await self._reader().execute_fetchall(
-            "SELECT id, request_id, bin_id, kind, target, started_at, status, error, duration_ms, result"
-            " FROM attempts WHERE bin_id = ? AND request_id = ? ORDER BY id DESC",
+            f"SELECT {rows.ATTEMPT_COLUMNS} FROM attempts WHERE bin_id = ? AND request_id = ?"
+            " ORDER BY id DESC",
             (bin_id, request_id),
         )
-        return [
-            Attempt(
-                id=row[0],
-                request_id=row[1],
-                bin_id=row[2],
-                kind=row[3],
-                target=row[4],
-                started_at=datetime.fromisoformat(row[5]),
-                status=row[6],
-                error=row[7],
-                duration_ms=row[8],
-                result=bytes(row[9]),
-            )
-            for row in found
-        ]
+        return [rows.attempt_from_row(row) for row in found]
 
     async def record_check(self, request_id: int, check: SignatureCheck) -> None:
         await self._write(_RECORD_CHECK, _check_row(request_id, check))
@@ -759,6 +745,11 @@ def _bin_value(name: str, value: Any) -> Any:
 
 
 def _bin_row(bin: Bin) -> tuple[Any, ...]:
+    """A bin's values in rows.BIN_COLUMNS order (a new bin's forward cursor is 0).
+
+    Not shared with PostgreSQL: SQLite stores timestamps as ISO text and booleans as integers,
+    where asyncpg takes datetimes and booleans as they are.
+    """
     return (
         bin.id,
         bin.created_at.isoformat(),
