@@ -665,26 +665,12 @@ class PostgresStore(Store):
 
     async def list_attempts(self, bin_id: str, request_id: int) -> list[Attempt]:
         found = await self._fetch(
-            "SELECT id, request_id, bin_id, kind, target, started_at, status, error, duration_ms, result"
-            " FROM attempts WHERE bin_id = $1 AND request_id = $2 ORDER BY id DESC",
+            f"SELECT {rows.ATTEMPT_COLUMNS} FROM attempts WHERE bin_id = $1 AND request_id = $2"
+            " ORDER BY id DESC",
             bin_id,
             request_id,
         )
-        return [
-            Attempt(
-                id=row[0],
-                request_id=row[1],
-                bin_id=row[2],
-                kind=row[3],
-                target=row[4],
-                started_at=row[5],
-                status=row[6],
-                error=row[7],
-                duration_ms=row[8],
-                result=bytes(row[9]),
-            )
-            for row in found
-        ]
+        return [rows.attempt_from_row(row) for row in found]
 
     # -- on-arrival signature checks ------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from inspector.models import (
+    Attempt,
     Bin,
     BinSecret,
     CapturedRequest,
@@ -51,6 +52,7 @@ JOB_COLUMNS = (
     " origin, claimed_until"
 )
 SECRET_COLUMNS = "provider, secret, options, updated_at"  # noqa: S105 (column names)
+ATTEMPT_COLUMNS = "id, request_id, bin_id, kind, target, started_at, status, error, duration_ms, result"
 
 _headers_decoder = msgspec.json.Decoder(list[tuple[str, str]])
 _response_decoder = msgspec.json.Decoder(ResponseSettings)
@@ -100,6 +102,22 @@ def job_from_row(row: Any) -> ForwardJob:
         last_error=row[7],
         origin=row[8],
         claimed_until=timestamp(row[9]) if row[9] else None,
+    )
+
+
+def attempt_from_row(row: Any) -> Attempt:
+    """A row of ATTEMPT_COLUMNS."""
+    return Attempt(
+        id=row[0],
+        request_id=row[1],
+        bin_id=row[2],
+        kind=row[3],
+        target=row[4],
+        started_at=timestamp(row[5]),
+        status=row[6],
+        error=row[7],
+        duration_ms=row[8],
+        result=bytes(row[9]),
     )
 
 

@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import functools
 import itertools
-import secrets
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -28,12 +27,10 @@ from inspector.models import (
     CapturedRequest,
     CheckJob,
     ForwardJob,
-    ForwardStatus,
-    Header,
     RequestSummary,
     SignatureCheck,
 )
-from inspector.responses import ResponseSettings
+from inspector.store import rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
@@ -43,44 +40,29 @@ from inspector.store.base import (
     StoreUnavailable,
     TooManyBins,
 )
+from inspector.store.jobs import forward_jobs_for
 
 log = structlog.get_logger(__name__)
 
 # What each `synchronous` setting survives is explained in docs/durability.md.
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
-# A summary is the request's own columns plus the verdict of its on-arrival signature check, if any.
-_SUMMARY_SELECT = (
-    "SELECT r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
-    " r.received_at, r.rejected, c.provider, c.valid, c.reason,"
-    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id),"
-    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'delivered'),"
-    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'failed')"
-    " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
-)
-_REQUEST_COLUMNS = (
-    "bin_id, method, path, sub_path, query, headers, content_type, body_size, body_sha256,"
-    " client_ip, client_port, host, scheme, http_version, received_at, rejected, body"
-)
 # Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (18 a row).
 _ROWS_PER_STATEMENT = 500
 
 
 @functools.cache
-def _insert_requests(rows: int) -> str:
+def _insert_requests(count: int) -> str:
     """One statement for many rows: one step, one GIL hand-off and, in autocommit mode, one commit.
 
     A row whose bin was deleted while the request waited in the queue is skipped rather than
     failing the statement, so the other requests still commit.
     """
-    values = ", ".join(["(" + ", ".join("?" * 18) + ")"] * rows)
+    values = ", ".join(["(" + ", ".join("?" * 18) + ")"] * count)
     return (
-        f"INSERT INTO requests (id, {_REQUEST_COLUMNS}) SELECT * FROM (VALUES {values}) AS batch"
+        f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM (VALUES {values}) AS batch"
         " WHERE EXISTS (SELECT 1 FROM bins WHERE bins.id = batch.column2)"
     )
-
-
-_headers_decoder = msgspec.json.Decoder(list[tuple[str, str]])
 
 
 def _lock_file(path: Path) -> IO[bytes]:
@@ -237,12 +219,12 @@ class SQLiteStore(Store):
         conn = self._require_writer()
         first_id = self._last_id + 1
         self._last_id += len(batch)
-        rows = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
+        values = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
         inserted = 0
         failure: Exception | None = None
         try:
-            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-                chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            for start in range(0, len(values), _ROWS_PER_STATEMENT):
+                chunk = values[start : start + _ROWS_PER_STATEMENT]
                 # The writer runs in autocommit mode: the statement is its own transaction.
                 cursor = await conn.execute(_insert_requests(len(chunk)), [v for row in chunk for v in row])
                 inserted += cursor.rowcount
@@ -256,7 +238,7 @@ class SQLiteStore(Store):
         stored: set[int] | None = None
         if inserted != len(batch):
             # Rare: a bin vanished, or a statement failed after earlier ones committed.
-            ids = [row[0] for row in rows]
+            ids = [row[0] for row in values]
             found = await conn.execute_fetchall(
                 f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids
             )
@@ -283,10 +265,10 @@ class SQLiteStore(Store):
                 if bin_id in self._counts:
                     self._counts[bin_id] += count
                 else:
-                    rows = await conn.execute_fetchall(
+                    counted = await conn.execute_fetchall(
                         "SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,)
                     )
-                    self._counts[bin_id] = rows[0][0]
+                    self._counts[bin_id] = counted[0][0]
                 bin = await self.get_bin(bin_id)
                 limit = (bin.max_requests if bin else None) or self._max_requests
                 if self._counts[bin_id] > limit:
@@ -323,12 +305,12 @@ class SQLiteStore(Store):
             return list(await conn.execute_fetchall(sql, params))
 
     async def create_bin(self, bin: Bin, *, creator_cap: int | None = None) -> None:
-        insert = f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+        insert = f"INSERT INTO bins ({rows.BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
         params: tuple[Any, ...] = _bin_row(bin)
         if creator_cap is not None:
             # One statement counts and inserts: concurrent creations cannot both see room for one more.
             insert = (
-                f"INSERT INTO bins ({_BIN_COLUMNS}) SELECT {', '.join('?' * 12)}"
+                f"INSERT INTO bins ({rows.BIN_COLUMNS}) SELECT {', '.join('?' * 12)}"
                 " WHERE (SELECT COUNT(*) FROM bins WHERE creator_ip = ? AND expires_at > ?) < ?"
             )
             params = (*params, bin.creator_ip, datetime.now(UTC).isoformat(), creator_cap)
@@ -350,20 +332,20 @@ class SQLiteStore(Store):
         return await self.get_bin(bin_id)
 
     async def upsert_bin(self, bin: Bin) -> None:
-        settings = [name for name in _BIN_COLUMNS.split(", ") if name not in _BIN_KEPT_BY_UPSERT]
+        settings = [name for name in rows.BIN_COLUMNS.split(", ") if name not in _BIN_KEPT_BY_UPSERT]
         assignments = ", ".join(f"{name} = excluded.{name}" for name in settings)
         await self._write(
-            f"INSERT INTO bins ({_BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+            f"INSERT INTO bins ({rows.BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
             f" ON CONFLICT (id) DO UPDATE SET {assignments}",
             _bin_row(bin),
         )
 
     async def expired_bins(self, now: datetime, *, limit: int) -> list[str]:
-        rows = await self._reader().execute_fetchall(
+        found = await self._reader().execute_fetchall(
             "SELECT id FROM bins WHERE expires_at <= ? AND fixed = 0 ORDER BY expires_at LIMIT ?",
             (now.isoformat(), limit),
         )
-        return [row[0] for row in rows]
+        return [row[0] for row in found]
 
     async def count_bins_by_creator(self, creator_ip: str, now: datetime) -> int:
         row = await self._fetchone(
@@ -406,7 +388,7 @@ class SQLiteStore(Store):
                     (bin_id,),
                 )
                 await conn.execute(
-                    "INSERT INTO bin_secrets (bin_id, provider, secret, options, updated_at)"
+                    f"INSERT INTO bin_secrets (bin_id, {rows.SECRET_COLUMNS})"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (bin_id, provider) DO UPDATE SET"
                     " secret = excluded.secret, options = excluded.options, updated_at = excluded.updated_at",
                     (
@@ -423,20 +405,10 @@ class SQLiteStore(Store):
                 raise
 
     async def get_secrets(self, bin_id: str) -> list[BinSecret]:
-        rows = await self._reader().execute_fetchall(
-            "SELECT provider, secret, options, updated_at FROM bin_secrets"
-            " WHERE bin_id = ? ORDER BY provider",
-            (bin_id,),
+        found = await self._reader().execute_fetchall(
+            f"SELECT {rows.SECRET_COLUMNS} FROM bin_secrets WHERE bin_id = ? ORDER BY provider", (bin_id,)
         )
-        return [
-            BinSecret(
-                provider=row[0],
-                secret=row[1],
-                options=msgspec.json.decode(row[2]),
-                updated_at=datetime.fromisoformat(row[3]),
-            )
-            for row in rows
-        ]
+        return [rows.secret_from_row(row) for row in found]
 
     async def delete_secret(self, bin_id: str, provider: str) -> bool:
         deleted = await self._write(
@@ -471,29 +443,12 @@ class SQLiteStore(Store):
                     "SELECT bin_id, COUNT(*) FROM forward_jobs WHERE state = 'pending' GROUP BY bin_id"
                 )
             )
-            jobs: list[ForwardJob] = []
-            cursors: dict[str, int] = {}
-            for request_id, bin_id, targets in new:
-                cursors[bin_id] = request_id
-                # Unguessable, so that nobody can spend another chain's forwarding budget.
-                origin = secrets.token_hex(16)
-                for target in msgspec.json.decode(targets):
-                    full = pending.get(bin_id, 0) >= max_pending
-                    pending[bin_id] = pending.get(bin_id, 0) + (0 if full else 1)
-                    jobs.append(
-                        ForwardJob(
-                            request_id=request_id,
-                            bin_id=bin_id,
-                            target=target,
-                            state="failed" if full else "pending",
-                            attempts=0,
-                            next_attempt_at=now,
-                            last_error=f"not sent: {max_pending} deliveries were already waiting"
-                            if full
-                            else None,
-                            origin=origin,
-                        )
-                    )
+            jobs, cursors = forward_jobs_for(
+                ((request_id, bin_id, msgspec.json.decode(targets)) for request_id, bin_id, targets in new),
+                pending,
+                now=now,
+                max_pending=max_pending,
+            )
             # One transaction: the jobs and the cursor that says they exist move together.
             await conn.execute("BEGIN IMMEDIATE")
             try:
@@ -531,14 +486,14 @@ class SQLiteStore(Store):
         until = now + timedelta(seconds=lease_seconds)
         # One statement picks the due, unclaimed jobs and claims them: no other claimer, in this
         # process or another, can pick the same job between the two.
-        rows = await self._write_returning(
+        found = await self._write_returning(
             "UPDATE forward_jobs SET claimed_until = ?1 WHERE rowid IN (SELECT rowid FROM forward_jobs"
             " WHERE state = 'pending' AND next_attempt_at <= ?2"
             " AND (claimed_until IS NULL OR claimed_until <= ?2)"
-            f" ORDER BY next_attempt_at, request_id LIMIT ?3) RETURNING {_JOB_COLUMNS}",
+            f" ORDER BY next_attempt_at, request_id LIMIT ?3) RETURNING {rows.JOB_COLUMNS}",
             (until.isoformat(), now.isoformat(), limit),
         )
-        jobs = [_job_from_row(row) for row in rows]
+        jobs = [rows.job_from_row(row) for row in found]
         return sorted(jobs, key=lambda job: (job.next_attempt_at, job.request_id))
 
     async def next_forward_due(self) -> datetime | None:
@@ -581,11 +536,12 @@ class SQLiteStore(Store):
         return await self._write("DELETE FROM forward_origins WHERE last_at < ?", (before.isoformat(),))
 
     async def forward_jobs(self, bin_id: str, request_id: int) -> list[ForwardJob]:
-        rows = await self._reader().execute_fetchall(
-            f"SELECT {_JOB_COLUMNS} FROM forward_jobs WHERE bin_id = ? AND request_id = ? ORDER BY target",
+        found = await self._reader().execute_fetchall(
+            f"SELECT {rows.JOB_COLUMNS} FROM forward_jobs WHERE bin_id = ? AND request_id = ?"
+            " ORDER BY target",
             (bin_id, request_id),
         )
-        return [_job_from_row(row) for row in rows]
+        return [rows.job_from_row(row) for row in found]
 
     # -- on-arrival signature checks ------------------------------------------------------
 
@@ -617,16 +573,13 @@ class SQLiteStore(Store):
 
     async def claim_check_jobs(self, *, now: datetime, lease_seconds: float, limit: int) -> list[CheckJob]:
         until = now + timedelta(seconds=lease_seconds)
-        rows = await self._write_returning(
+        found = await self._write_returning(
             "UPDATE check_jobs SET claimed_until = ?1 WHERE request_id IN (SELECT request_id FROM check_jobs"
             " WHERE claimed_until IS NULL OR claimed_until <= ?2 ORDER BY request_id LIMIT ?3)"
             " RETURNING request_id, bin_id, claimed_until",
             (until.isoformat(), now.isoformat(), limit),
         )
-        jobs = [
-            CheckJob(request_id=r[0], bin_id=r[1], claimed_until=datetime.fromisoformat(r[2])) for r in rows
-        ]
-        return sorted(jobs, key=lambda job: job.request_id)
+        return sorted((rows.check_job_from_row(row) for row in found), key=lambda job: job.request_id)
 
     async def complete_check_job(self, job: CheckJob, check: SignatureCheck | None) -> bool:
         claim = job.claimed_until.isoformat() if job.claimed_until else None
@@ -678,26 +631,12 @@ class SQLiteStore(Store):
             return cursor.lastrowid or 0
 
     async def list_attempts(self, bin_id: str, request_id: int) -> list[Attempt]:
-        rows = await self._reader().execute_fetchall(
-            "SELECT id, request_id, bin_id, kind, target, started_at, status, error, duration_ms, result"
-            " FROM attempts WHERE bin_id = ? AND request_id = ? ORDER BY id DESC",
+        found = await self._reader().execute_fetchall(
+            f"SELECT {rows.ATTEMPT_COLUMNS} FROM attempts WHERE bin_id = ? AND request_id = ?"
+            " ORDER BY id DESC",
             (bin_id, request_id),
         )
-        return [
-            Attempt(
-                id=row[0],
-                request_id=row[1],
-                bin_id=row[2],
-                kind=row[3],
-                target=row[4],
-                started_at=datetime.fromisoformat(row[5]),
-                status=row[6],
-                error=row[7],
-                duration_ms=row[8],
-                result=bytes(row[9]),
-            )
-            for row in rows
-        ]
+        return [rows.attempt_from_row(row) for row in found]
 
     async def record_check(self, request_id: int, check: SignatureCheck) -> None:
         await self._write(_RECORD_CHECK, _check_row(request_id, check))
@@ -715,39 +654,38 @@ class SQLiteStore(Store):
     # -- reads ----------------------------------------------------------------------------
 
     async def get_bin(self, bin_id: str) -> Bin | None:
-        row = await self._fetchone(
-            f"SELECT {_BIN_COLUMNS}, EXISTS (SELECT 1 FROM bin_secrets WHERE bin_secrets.bin_id = bins.id)"
-            " FROM bins WHERE id = ?",
-            (bin_id,),
-        )
-        return _bin_from_row(row) if row else None
+        row = await self._fetchone(f"{rows.BIN_SELECT} WHERE id = ?", (bin_id,))
+        return rows.bin_from_row(row) if row else None
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchone(
-            f"SELECT id, {_REQUEST_COLUMNS} FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id)
+            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = ? AND id = ?",
+            (bin_id, request_id),
         )
-        return _request_from_row(row) if row else None
+        return rows.request_from_row(row) if row else None
 
     async def get_summary(self, bin_id: str, request_id: int) -> RequestSummary | None:
-        row = await self._fetchone(f"{_SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id = ?", (bin_id, request_id))
-        return _summary_from_row(row) if row else None
+        row = await self._fetchone(
+            f"{rows.SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id = ?", (bin_id, request_id)
+        )
+        return rows.summary_from_row(row) if row else None
 
     async def list_requests(
         self, bin_id: str, *, limit: int, before: int | None = None
     ) -> list[RequestSummary]:
         # Keyset paging on the (bin_id, id) index: a page costs the same however big the bin.
-        rows = await self._reader().execute_fetchall(
-            f"{_SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?",
+        found = await self._reader().execute_fetchall(
+            f"{rows.SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?",
             (bin_id, before if before is not None else 2**63 - 1, limit),
         )
-        return [_summary_from_row(row) for row in rows]
+        return [rows.summary_from_row(row) for row in found]
 
     async def requests_after(self, bin_id: str, *, after: int, limit: int) -> list[RequestSummary]:
-        rows = await self._reader().execute_fetchall(
-            f"{_SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id > ? ORDER BY r.id LIMIT ?",
+        found = await self._reader().execute_fetchall(
+            f"{rows.SUMMARY_SELECT} WHERE r.bin_id = ? AND r.id > ? ORDER BY r.id LIMIT ?",
             (bin_id, after, limit),
         )
-        return [_summary_from_row(row) for row in rows]
+        return [rows.summary_from_row(row) for row in found]
 
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
@@ -790,14 +728,9 @@ def _check_row(request_id: int, check: SignatureCheck) -> tuple[Any, ...]:
     )
 
 
-_BIN_COLUMNS = (
-    "id, created_at, expires_at, forward_targets, response, max_requests, private,"
-    " owner_token_hash, share_token_hash, creator_ip, fixed, forward_cursor"
-)
 # What an upsert keeps of an existing bin: its identity, and its forwarding (set_forward_targets
 # changes targets and cursor together).
 _BIN_KEPT_BY_UPSERT = frozenset({"id", "created_at", "creator_ip", "forward_targets", "forward_cursor"})
-_response_decoder = msgspec.json.Decoder(ResponseSettings)
 
 
 def _bin_value(name: str, value: Any) -> Any:
@@ -807,17 +740,22 @@ def _bin_value(name: str, value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if name == "response":
-        return msgspec.json.encode(value).decode() if value is not None else None
+        return rows.encode_response(value)
     return value
 
 
 def _bin_row(bin: Bin) -> tuple[Any, ...]:
+    """A bin's values in rows.BIN_COLUMNS order (a new bin's forward cursor is 0).
+
+    Not shared with PostgreSQL: SQLite stores timestamps as ISO text and booleans as integers,
+    where asyncpg takes datetimes and booleans as they are.
+    """
     return (
         bin.id,
         bin.created_at.isoformat(),
         bin.expires_at.isoformat(),
         msgspec.json.encode(bin.forward_targets).decode(),
-        msgspec.json.encode(bin.response).decode() if bin.response else None,
+        rows.encode_response(bin.response),
         bin.max_requests,
         int(bin.private),
         bin.owner_token_hash,
@@ -825,44 +763,6 @@ def _bin_row(bin: Bin) -> tuple[Any, ...]:
         bin.creator_ip,
         int(bin.fixed),
         0,
-    )
-
-
-def _bin_from_row(row: Any) -> Bin:
-    return Bin(
-        id=row[0],
-        created_at=datetime.fromisoformat(row[1]),
-        expires_at=datetime.fromisoformat(row[2]),
-        forward_targets=msgspec.json.decode(row[3]),
-        response=_response_decoder.decode(row[4]) if row[4] else None,
-        max_requests=row[5],
-        private=bool(row[6]),
-        owner_token_hash=row[7],
-        share_token_hash=row[8],
-        creator_ip=row[9],
-        fixed=bool(row[10]),
-        has_secrets=bool(row[12]),
-    )
-
-
-_JOB_COLUMNS = (
-    "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error,"
-    " origin, claimed_until"
-)
-
-
-def _job_from_row(row: Any) -> ForwardJob:
-    return ForwardJob(
-        request_id=row[0],
-        bin_id=row[1],
-        target=row[2],
-        state=row[3],
-        attempts=row[4],
-        next_attempt_at=datetime.fromisoformat(row[5]),
-        last_status=row[6],
-        last_error=row[7],
-        origin=row[8],
-        claimed_until=datetime.fromisoformat(row[9]) if row[9] else None,
     )
 
 
@@ -886,45 +786,4 @@ def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
         r.received_at.isoformat(),
         r.rejected,
         r.body,
-    )
-
-
-def _request_from_row(row: Any) -> CapturedRequest:
-    headers: list[Header] = _headers_decoder.decode(row[6])
-    return CapturedRequest(
-        id=row[0],
-        bin_id=row[1],
-        method=row[2],
-        path=row[3],
-        sub_path=row[4],
-        query=row[5],
-        headers=headers,
-        body_size=row[8],
-        body_sha256=row[9],
-        client_ip=row[10],
-        client_port=row[11],
-        host=row[12],
-        scheme=row[13],
-        http_version=row[14],
-        received_at=datetime.fromisoformat(row[15]),
-        rejected=row[16],
-        body=bytes(row[17]),
-    )
-
-
-def _summary_from_row(row: Any) -> RequestSummary:
-    return RequestSummary(
-        id=row[0],
-        bin_id=row[1],
-        method=row[2],
-        path=row[3],
-        sub_path=row[4],
-        query=row[5],
-        content_type=row[6],
-        body_size=row[7] or 0,
-        client_ip=row[8],
-        received_at=datetime.fromisoformat(row[9]),
-        rejected=row[10],
-        signature=SignatureCheck(provider=row[11], valid=bool(row[12]), reason=row[13]) if row[11] else None,
-        forwarding=ForwardStatus(targets=row[14], delivered=row[15], failed=row[16]) if row[14] else None,
     )
