@@ -11,9 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +34,30 @@ def require_service(name: str, port: int, host: str = "127.0.0.1") -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+# The Redis the scale-out tests use (started by .ci/run); each test keeps to a prefix of its own.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def unique_prefix() -> str:
+    """A Redis key and channel prefix no other test uses."""
+    return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def redis_required() -> None:
+    require_service("Redis", 6379)
+
+
+@pytest.fixture
+async def redis(redis_required: None) -> AsyncIterator[Any]:
+    """A plain client of the test Redis, to look at and act on what the adapters do."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
 
 
 def free_port() -> int:

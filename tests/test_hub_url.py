@@ -8,14 +8,9 @@ import time
 import httpx
 import pytest
 import redis
-from conftest import free_port, read_sse, require_service
+from conftest import REDIS_URL, free_port, read_sse
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(autouse=True)
-def _redis_running() -> None:
-    require_service("Redis", 6379)
+pytestmark = pytest.mark.usefixtures("redis_required")
 
 
 def test_a_server_with_a_hub_url_streams_captures_through_redis_and_limits_there(start_server) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from conftest import require_service
+from conftest import REDIS_URL, require_service, unique_prefix
 
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
 from inspector.hub.redis import RedisHub
-
-from .helpers import REDIS_URL, unique_prefix
 
 MakeHub = Callable[..., Awaitable[Hub]]
 

@@ -1,20 +1,13 @@
-"""What the hub tests share: the Redis they use, unique prefixes, and bounded reading of subscriptions."""
+"""What the hub tests share: bounded reading of subscriptions."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from inspector.hub import Event, Subscription
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 # Redis delivers through the network: every wait for an event is bounded by this.
 WAIT = 5.0
-
-
-def unique_prefix() -> str:
-    """A key and channel prefix no other test uses."""
-    return f"test-{uuid.uuid4().hex}"
 
 
 async def collect(subscription: Subscription, count: int, within: float = WAIT) -> list[Event]:

@@ -9,25 +9,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import require_service
+from conftest import REDIS_URL, unique_prefix
 
 from inspector.hub import Event, HubUnavailable
 from inspector.hub.redis import RedisHub
 
-from .helpers import REDIS_URL, WAIT, collect, request, unique_prefix
+from .helpers import WAIT, collect, request
 
-
-@pytest.fixture(autouse=True)
-def _redis_running() -> None:
-    require_service("Redis", 6379)
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[aioredis.Redis]:
-    """A plain client of the test Redis, to look at and act on what the hubs do."""
-    client = aioredis.Redis.from_url(REDIS_URL)
-    yield client
-    await client.aclose()
+pytestmark = pytest.mark.usefixtures("redis_required")
 
 
 @contextlib.asynccontextmanager

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from conftest import require_service
+from conftest import REDIS_URL, require_service, unique_prefix
 
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
 from inspector.ratelimit.redis import RedisRateLimiter
-
-from .helpers import REDIS_URL, unique_prefix
 
 MakeLimiter = Callable[[float, int], RateLimiter]
 

@@ -1,15 +1,6 @@
-"""What the rate-limit tests share: the Redis they use, unique prefixes, and a clock moved by hand."""
+"""What the rate-limit tests share: a clock moved by hand."""
 
 from __future__ import annotations
-
-import uuid
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def unique_prefix() -> str:
-    """A key prefix no other test uses."""
-    return f"test-{uuid.uuid4().hex}"
 
 
 class Clock:

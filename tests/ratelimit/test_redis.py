@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import require_service
+from conftest import REDIS_URL, unique_prefix
 from structlog.testing import capture_logs
 
 from inspector.ratelimit.redis import RedisRateLimiter
 
-from .helpers import REDIS_URL, unique_prefix
-
-
-@pytest.fixture(autouse=True)
-def _redis_running() -> None:
-    require_service("Redis", 6379)
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    yield client
-    await client.aclose()
+pytestmark = pytest.mark.usefixtures("redis_required")
 
 
 async def test_two_limiters_of_one_deployment_share_the_budget() -> None:
