@@ -35,7 +35,7 @@ from inspector.hub.redis import RedisHub
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
 from inspector.ratelimit.redis import RedisRateLimiter
-from inspector.store import Store, StoreUnavailable
+from inspector.store import SchemaTooNew, Store, StoreLocked, StoreUnavailable
 from inspector.store.postgres import PostgresStore
 from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
@@ -93,9 +93,13 @@ class InspectorApp:
         self._capture = capture
         self._smee = smee
         self._pages = SecurityHeaders(CrossSiteGuard(web, settings.trusted_proxies, settings.public_url))
+        # Set when start-up refuses the database for a reason the operator must act on.
+        self.refusal: Exception | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and is_capture_path(scope["path"]):
+        if scope["type"] == "lifespan":
+            await self._pages(scope, receive, self._lifespan_send(send))
+        elif scope["type"] == "http" and is_capture_path(scope["path"]):
             # smee-client listens on the channel URL itself, asking for an event stream.
             if SmeeChannel.wants(scope):
                 await self._smee(scope, receive, send)
@@ -103,6 +107,19 @@ class InspectorApp:
                 await self._capture(scope, receive, send)
         else:
             await self._pages(scope, receive, send)
+
+    def _lifespan_send(self, send: Any) -> Any:
+        """Say why start-up failed in one line when the operator must act (a newer schema, a locked file).
+
+        Litestar reports a failed start-up as a traceback, which buries the one sentence that matters.
+        """
+
+        async def lifespan_send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.refusal is not None:
+                message = {**message, "message": f"cannot start: {self.refusal}"}
+            await send(message)
+
+        return lifespan_send
 
 
 def make_hub(settings: Settings) -> Hub:
@@ -170,7 +187,11 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     declared = fixed_bins.load(settings.bins_file, max_delay_ms=max_delay_ms) if settings.bins_file else []
 
     async def start() -> None:
-        await store.open()
+        try:
+            await store.open()
+        except (SchemaTooNew, StoreLocked) as exc:
+            app.refusal = exc
+            raise
         await hub.open()
         await fixed_bins.ensure(store, declared)
         for fixed in declared:  # other processes may have them cached as they were
@@ -256,4 +277,5 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         logging_config=None,
     )
     smee = SmeeChannel(store, hub, live, streams, settings.sse_ping_seconds)
-    return InspectorApp(settings, store, hub, web, capture, smee)
+    app = InspectorApp(settings, store, hub, web, capture, smee)
+    return app

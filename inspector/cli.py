@@ -498,3 +498,9 @@ def forward(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     raise SystemExit(run_forwarder(forwarder))
+
+
+# Commands kept in modules of their own.
+from inspector.backup import backup_command  # noqa: E402
+
+main.add_command(backup_command)

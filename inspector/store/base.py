@@ -34,6 +34,23 @@ class StoreLocked(Exception):
     """Another process holds the database, and this adapter allows one process only."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Webhook Inspector than this one: it is not opened.
+
+    Its tables may mean things this code does not know about, so writing to them could corrupt them.
+    """
+
+    def __init__(self, database: str, current: int, known: int) -> None:
+        super().__init__(
+            f"{database}: the database schema is at version {current}, newer than the {known} this"
+            " version of Webhook Inspector knows. Upgrade Webhook Inspector, or point it at another"
+            " database (to go back to an older version, restore a backup taken before the upgrade:"
+            " docs/operations.md)"
+        )
+        self.current = current
+        self.known = known
+
+
 class StoreClosed(StoreUnavailable):
     """The store is shutting down and takes no more writes."""
 
