@@ -349,6 +349,13 @@ def main() -> None:
     "default: in this process only",
 )
 @click.option(
+    "--metrics-token",
+    envvar="INSPECTOR_METRICS_TOKEN",
+    show_envvar=True,
+    help="Bearer token that GET /metrics asks for; without one /metrics is open like /healthz. "
+    "Prefer the variable: options are visible to other users of this machine.",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",

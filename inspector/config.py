@@ -92,6 +92,8 @@ class Settings:
     hub_url: str | None = None
     # A PostgreSQL URL: the store several server processes share. None: the SQLite file at db_path.
     database_url: str | None = None
+    # GET /metrics asks for `Authorization: Bearer <this>` when set; None: open, like /healthz.
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
