@@ -32,6 +32,7 @@ from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
 from inspector.hub.redis import RedisHub
+from inspector.metrics import ASGIApp, Metrics
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
 from inspector.ratelimit.redis import RedisRateLimiter
@@ -46,6 +47,7 @@ from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.health import healthz, store_unavailable
 from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
+from inspector.web.metrics import metrics as metrics_endpoint
 from inspector.web.pages import (
     access_denied_page,
     attempt_panel,
@@ -84,7 +86,7 @@ class InspectorApp:
     """
 
     def __init__(
-        self, settings: Settings, store: Store, hub: Hub, web: Litestar, capture: Capture, smee: SmeeChannel
+        self, settings: Settings, store: Store, hub: Hub, web: Litestar, capture: ASGIApp, smee: SmeeChannel
     ) -> None:
         self.settings = settings
         self.store = store
@@ -159,6 +161,8 @@ def make_store(settings: Settings) -> Store:
 def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
     store = store or make_store(settings)
     hub = hub or make_hub(settings)
+    metrics = Metrics()
+    store.commit_observer = metrics.committed
     bins = BinCache(store, hub)
     bin_limiter, client_limiter = make_rate_limiters(settings)
     verifier = AutoVerifier(store, hub)
@@ -173,6 +177,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         budget=settings.forward_budget,
         this_server=this_server(settings),
         allow_self_forward=settings.allow_self_forward,
+        observer=metrics.forwarded,
     )
     templates = create_environment(_resource_dir("templates"))
     live = LiveViews(store, templates)
@@ -228,6 +233,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         route_handlers=[
             BinsController,
             healthz,
+            metrics_endpoint,
             home,
             create_bin,
             bin_page,
@@ -257,6 +263,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
                 "deliveries": deliveries,
                 "store": store,
                 "refused": capture.refused,
+                "metrics": metrics,
             }
         ),
         guards=[bin_guard],
@@ -277,5 +284,5 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         logging_config=None,
     )
     smee = SmeeChannel(store, hub, live, streams, settings.sse_ping_seconds)
-    app = InspectorApp(settings, store, hub, web, capture, smee)
+    app = InspectorApp(settings, store, hub, web, metrics.measured(capture), smee)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from datetime import datetime
 
 from inspector.models import (
@@ -65,6 +66,18 @@ class Store(abc.ABC):
     `add_request` returns only once the request is committed: the capture path relies on it
     to answer 2xx only for requests that will survive a crash.
     """
+
+    # Told of every group commit of captures: (captures written, seconds it took), for metrics.
+    commit_observer: Callable[[int, float], None] | None = None
+
+    def _observe_commit(self, size: int, seconds: float) -> None:
+        if self.commit_observer is not None:
+            self.commit_observer(size, seconds)
+
+    @abc.abstractmethod
+    async def queue_depths(self) -> dict[str, int]:
+        """Work waiting now: captures queued for this process's writer ("commit"), forward jobs
+        pending ("forward") and signature check jobs waiting ("check") in the whole store."""
 
     @abc.abstractmethod
     async def open(self) -> None:

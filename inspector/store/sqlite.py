@@ -8,6 +8,7 @@ import fcntl
 import functools
 import itertools
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -236,7 +237,9 @@ class SQLiteStore(Store):
             # Take whatever queued up during the previous commit; never linger for more.
             batch, self._queue = self._queue, []
             async with self._write_lock:
+                started = time.perf_counter()
                 await self._commit_batch(batch)
+                self._observe_commit(len(batch), time.perf_counter() - started)
 
     async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[int]]]) -> None:
         conn = self._require_writer()
@@ -713,6 +716,15 @@ class SQLiteStore(Store):
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
         return int(row[0]) if row else 0
+
+    async def queue_depths(self) -> dict[str, int]:
+        row = await self._fetchone(
+            "SELECT (SELECT COUNT(*) FROM forward_jobs WHERE state = 'pending'),"
+            " (SELECT COUNT(*) FROM check_jobs)",
+            (),
+        )
+        forward, check = (int(row[0]), int(row[1])) if row else (0, 0)
+        return {"commit": len(self._queue), "forward": forward, "check": check}
 
     # -- helpers --------------------------------------------------------------------------
 
