@@ -32,6 +32,7 @@ from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
 from inspector.hub.redis import RedisHub
+from inspector.logs import AccessLog
 from inspector.metrics import ASGIApp, Metrics
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
@@ -45,6 +46,7 @@ from inspector.web.api import BinsController
 from inspector.web.csrf import CrossSiteGuard
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
+from inspector.web.endings import finish_responses
 from inspector.web.health import healthz, store_unavailable
 from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
 from inspector.web.metrics import metrics as metrics_endpoint
@@ -93,15 +95,25 @@ class InspectorApp:
         self.hub = hub
         self.web = web
         self._capture = capture
-        self._smee = smee
-        self._pages = SecurityHeaders(CrossSiteGuard(web, settings.trusted_proxies, settings.public_url))
+        # Streams (the smee channel, live views) must end their responses even when stopped at shutdown.
+        self._smee = finish_responses(smee)
+        self._pages = finish_responses(
+            SecurityHeaders(CrossSiteGuard(web, settings.trusted_proxies, settings.public_url))
+        )
+        self._handle: ASGIApp = self._route
+        if settings.access_log:
+            self._handle = AccessLog(self._route, settings.trusted_proxies)
         # Set when start-up refuses the database for a reason the operator must act on.
         self.refusal: Exception | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self._pages(scope, receive, self._lifespan_send(send))
-        elif scope["type"] == "http" and is_capture_path(scope["path"]):
+        else:
+            await self._handle(scope, receive, send)
+
+    async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and is_capture_path(scope["path"]):
             # smee-client listens on the channel URL itself, asking for an event stream.
             if SmeeChannel.wants(scope):
                 await self._smee(scope, receive, send)
