@@ -11,7 +11,6 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -50,6 +49,7 @@ from inspector.web.endings import finish_responses
 from inspector.web.health import healthz, store_unavailable
 from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
 from inspector.web.metrics import metrics as metrics_endpoint
+from inspector.web.openapi import ExactJsonRenderPlugin, api_docs
 from inspector.web.pages import (
     access_denied_page,
     attempt_panel,
@@ -246,6 +246,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             BinsController,
             healthz,
             metrics_endpoint,
+            api_docs,
             home,
             create_bin,
             bin_page,
@@ -288,7 +289,10 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             title="Webhook Inspector",
             version=__version__,
             path="/api/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[ExactJsonRenderPlugin()],
+            # Operation ids are the handlers' names (create_bin, list_requests): what generated
+            # clients call their functions.
+            operation_id_creator=lambda handler, method, path: handler.handler_name,
         ),
         after_exception=[log_server_error],
         on_startup=[start],
