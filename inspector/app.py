@@ -49,7 +49,7 @@ from inspector.web.endings import finish_responses
 from inspector.web.health import healthz, store_unavailable
 from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
 from inspector.web.metrics import metrics as metrics_endpoint
-from inspector.web.openapi import ExactJsonRenderPlugin, api_docs
+from inspector.web.openapi import ExactJsonRenderPlugin, api_docs, operation_id
 from inspector.web.pages import (
     access_denied_page,
     attempt_panel,
@@ -290,9 +290,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             version=__version__,
             path="/api/schema",
             render_plugins=[ExactJsonRenderPlugin()],
-            # Operation ids are the handlers' names (create_bin, list_requests): what generated
-            # clients call their functions.
-            operation_id_creator=lambda handler, method, path: handler.handler_name,
+            operation_id_creator=operation_id,
         ),
         after_exception=[log_server_error],
         on_startup=[start],

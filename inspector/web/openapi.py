@@ -64,6 +64,16 @@ BYTES_DESCRIPTION = (
 )
 
 
+# Handler names that make poor function names in a generated client.
+RENAMED = {"json_events": "stream_requests"}
+
+
+def operation_id(handler: Any, method: Any, path: Any) -> str:
+    """Operation ids are the handlers' names (create_bin, list_requests): generated clients call
+    their functions by them."""
+    return RENAMED.get(handler.handler_name, handler.handler_name)
+
+
 def _error(status: str) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "description": ERRORS[status],

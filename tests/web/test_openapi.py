@@ -89,6 +89,10 @@ def test_the_schema_says_how_to_authenticate_and_what_errors_look_like(server: S
                 assert "WWW-Authenticate" in responses["401"]["headers"]
             if "requestBody" in operation:
                 assert {"413", "415"} <= set(responses)
+    # Operation ids are what generated clients name their functions: short, unique, readable.
+    ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert {"create_bin", "list_requests", "get_request", "get_body", "stream_requests"} <= set(ids)
     create = document["paths"]["/api/bins"]["post"]["responses"]
     assert {"409", "429"} <= set(create) and "Location" in create["201"]["headers"]
     stream = document["paths"]["/api/bins/{bin_id}/stream"]["get"]["responses"]["200"]["content"]
