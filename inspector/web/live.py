@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 import jinja2
@@ -30,47 +31,67 @@ from inspector.web.deps import Cursor, HubDep, SettingsDep, StoreDep
 CATCH_UP_PAGE = 500
 
 
-async def follow(store: Store, hub: Hub, bin_id: str, after: int) -> AsyncIterator[Event]:
+# Ids of a bin's requests committed after a given id (oldest first, at most CATCH_UP_PAGE); the
+# third argument is the id of the event that prompted the read, so that shared reads are fresh.
+MissedReader = Callable[[str, int, int], Awaitable[list[int]]]
+
+
+async def follow(
+    store: Store, hub: Hub, bin_id: str, after: int, missed: MissedReader | None = None
+) -> AsyncIterator[Event]:
     """Every event of a bin after request id `after`: first what was missed, then live.
 
     Subscribing before reading the store leaves no gap: a request committed while we catch up
-    arrives as a live event too, and is skipped if the catch-up already gave it. The stream
-    ends if the hub drops us for falling behind; the client reconnects and catches up again.
+    arrives as a live event too, and is skipped if the catch-up already gave it. Live request
+    events are not trusted to arrive in commit order: several processes publish them, each in its
+    own time, and a process may die between its commit and its publish. So each one is taken as a
+    cue to read what the store committed after the last id sent, which yields every request once,
+    in id order, with nothing skipped. The stream ends if the hub drops us for falling behind; the
+    client reconnects and catches up again.
     """
+    read = missed or functools.partial(_ids_after, store)
     async with hub.subscribe(bin_id) as subscription:
         last = after
         while True:
-            missed = await store.requests_after(bin_id, after=last, limit=CATCH_UP_PAGE)
-            for summary in missed:
-                last = summary.id
-                yield Event(kind="request", bin_id=bin_id, request_id=summary.id)
-            if len(missed) < CATCH_UP_PAGE:
+            ids = await _ids_after(store, bin_id, last, 0)
+            for request_id in ids:
+                last = request_id
+                yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+            if len(ids) < CATCH_UP_PAGE:
                 break
         async for event in subscription:
             if event.kind == "request":
                 if event.request_id is None or event.request_id <= last:
                     continue
-                last = event.request_id
+                for request_id in await read(bin_id, last, event.request_id):
+                    last = request_id
+                    yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+                continue
             yield event
             if event.kind == "bin_deleted":
                 return
 
 
-class RenderOnce:
-    """Shares one rendering of an event among every subscriber that receives it.
+async def _ids_after(store: Store, bin_id: str, after: int, _cue: int) -> list[int]:
+    return [summary.id for summary in await store.requests_after(bin_id, after=after, limit=CATCH_UP_PAGE)]
+
+
+T = TypeVar("T")
+
+
+class RenderOnce(Generic[T]):
+    """Shares one rendering of an event (or one read) among every subscriber that receives it.
 
     Entries live only a few seconds: long enough for all current subscribers to pick up a
     fresh event, short enough that large bodies do not pile up in memory.
     """
 
     def __init__(self, *, max_entries: int = 256, max_age: float = 5.0) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[bytes | None]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[T]]] = OrderedDict()
         self._max_entries = max_entries
         self._max_age = max_age
 
-    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
+    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[T]]) -> T:
         now = time.monotonic()
         while self._entries and (
             len(self._entries) > self._max_entries
@@ -90,7 +111,7 @@ class RenderOnce:
             except Exception:  # noqa: S110 - the first renderer failed; try once more below
                 pass
             return await render()
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._entries[key] = (now, future)
         try:
             result = await render()
@@ -108,9 +129,19 @@ class LiveViews:
     def __init__(self, store: Store, templates: jinja2.Environment) -> None:
         self._store = store
         self._templates = templates
-        self._html = RenderOnce()
-        self._json = RenderOnce(max_entries=64)
-        self._smee = RenderOnce(max_entries=64)
+        self._html: RenderOnce[bytes | None] = RenderOnce()
+        self._json: RenderOnce[bytes | None] = RenderOnce(max_entries=64)
+        self._smee: RenderOnce[bytes | None] = RenderOnce(max_entries=64)
+        self._missed: RenderOnce[list[int]] = RenderOnce()
+
+    async def missed(self, bin_id: str, last: int, cue: int) -> list[int]:
+        """What `follow` reads on each live event, read once for every subscriber at the same place.
+
+        Keyed by the cue too: a read made for an earlier event may predate this one's commit.
+        """
+        return await self._missed.get(
+            (bin_id, last, cue), functools.partial(_ids_after, self._store, bin_id, last, cue)
+        )
 
     async def html(self, event: Event) -> bytes | None:
         return await self._html.get(
@@ -278,11 +309,12 @@ def event_stream(
     render: Callable[[Event], Awaitable[bytes | None]],
     *,
     ping: float,
+    missed: MissedReader | None = None,
 ) -> EventSourceResponse:
     """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen."""
 
     async def messages() -> AsyncIterator[bytes]:
-        async for event in follow(store, hub, bin_id, after):
+        async for event in follow(store, hub, bin_id, after, missed):
             message = await render(event)
             if message is not None:
                 yield message
@@ -309,7 +341,9 @@ async def _stream(
         cursor = _cursor(request.headers, after)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
-    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds)
+    stream = event_stream(
+        store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds, missed=live.missed
+    )
     return caps.capped(bin_id, stream)
 
 
@@ -354,7 +388,9 @@ class SmeeChannel:
         except ValueError as exc:
             await answer_error(send, 400, str(exc))
             return
-        stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
+        stream = event_stream(
+            self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping, missed=self._live.missed
+        )
         await self._caps.capped(bin_id, stream)(scope, receive, send)
 
 

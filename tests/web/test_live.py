@@ -228,3 +228,42 @@ def test_live_streams_per_client_are_capped_by_proxy_aware_address(start_server)
                 assert others.status_code == 200
             assert http.delete(f"/api/bins/{first}").status_code == 204
             assert opens(http, f"/api/bins/{third}/stream", headers=alice)
+
+
+async def test_follow_sends_each_request_once_in_order_whatever_order_events_arrive_in(tmp_path) -> None:
+    """Processes publish on their own schedules, and one may die between its commit and its publish:
+    a live view must still get every committed request once, in id order."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.hub import Event
+    from inspector.hub.local import LocalHub
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web.live import follow
+
+    store, hub = SQLiteStore(tmp_path / "live.db"), LocalHub()
+    await store.open()
+    await hub.open()
+    try:
+        await store.create_bin(make_bin("b"))
+        first = await store.add_request(make_request("b"))
+        stream = follow(store, hub, "b", after=first)
+        seen: list[int] = []
+
+        async def read(count: int) -> None:
+            while len(seen) < count:
+                event = await anext(stream)
+                seen.append(event.request_id or 0)
+
+        reader = asyncio.create_task(read(4))
+        await asyncio.sleep(0.05)  # subscribed and caught up (nothing after `first`)
+        ids = [await store.add_request(make_request("b")) for _ in range(4)]
+        # The event of the second commit arrives before the first's; the third's never comes (its
+        # process died after committing); the fourth's arrives last.
+        for request_id in (ids[1], ids[0], ids[3]):
+            await hub.publish(Event(kind="request", bin_id="b", request_id=request_id))
+        await asyncio.wait_for(reader, 5)
+        assert seen == ids
+    finally:
+        await stream.aclose()
+        await hub.close()
+        await store.close()
