@@ -349,6 +349,14 @@ def main() -> None:
     "default: in this process only",
 )
 @click.option(
+    "--workers",
+    default=defaults.workers,
+    type=click.IntRange(1, 64),
+    envvar="INSPECTOR_WORKERS",
+    show_envvar=True,
+    help="Server processes sharing the port; above 1 needs --database-url and --hub-url.",
+)
+@click.option(
     "--access-log/--no-access-log",
     default=defaults.access_log,
     envvar="INSPECTOR_ACCESS_LOG",
@@ -373,8 +381,8 @@ def main() -> None:
 )
 def serve(**options: Any) -> None:
     """Run the server: bins capture at /b/{bin}, the API lives under /api."""
+    from inspector import server
     from inspector.logs import configure_logging
-    from inspector.server import build_server
 
     if options["db_path"] is None:
         options["db_path"] = default_db_path()
@@ -391,8 +399,9 @@ def serve(**options: Any) -> None:
         http_parser=settings.http_parser,
         max_body_size=settings.max_body_size,
         outbound="public addresses only" if not policy.allow_private else "any address",
+        workers=settings.workers,
     )
-    build_server(settings).run()
+    server.run(settings)
 
 
 def _since(value: str) -> str | int:

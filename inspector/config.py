@@ -92,6 +92,8 @@ class Settings:
     hub_url: str | None = None
     # A PostgreSQL URL: the store several server processes share. None: the SQLite file at db_path.
     database_url: str | None = None
+    # Server processes sharing the listening socket; above 1 needs both engines above.
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SYNCHRONOUS_MODES:
@@ -115,6 +117,17 @@ class Settings:
             )
         if self.hub_url is not None and not re.match(r"^(rediss?|unix)://\S+$", self.hub_url):
             raise ValueError(f"hub URL must look like redis://host:6379/0, got {self.hub_url!r}")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if self.workers > 1 and self.database_url is None:
+            raise ValueError(
+                "--workers above 1 needs --database-url (PostgreSQL): a SQLite file is served by one process"
+            )
+        if self.workers > 1 and self.hub_url is None:
+            raise ValueError(
+                "--workers above 1 needs --hub-url (Redis), so that each process's live views and rate "
+                "limits see the captures of the others"
+            )
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)

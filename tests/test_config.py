@@ -64,3 +64,13 @@ def test_hub_url_must_name_redis() -> None:
     for url in ("http://127.0.0.1:6379", "127.0.0.1:6379", "redis://"):
         with pytest.raises(ValueError, match="hub URL must look like redis://"):
             Settings(hub_url=url)
+
+
+def test_several_workers_need_the_shared_engines() -> None:
+    with pytest.raises(ValueError, match="--database-url"):
+        Settings(workers=2)
+    with pytest.raises(ValueError, match="--hub-url"):
+        Settings(workers=2, database_url="postgresql://u@h/db")
+    with pytest.raises(ValueError, match="at least 1"):
+        Settings(workers=0)
+    assert Settings(workers=4, database_url="postgresql://u@h/db", hub_url="redis://h:6379/0").workers == 4
