@@ -19,6 +19,7 @@ from inspector.config import (
     format_size,
     parse_public_url,
     parse_size,
+    redacted,
     target_policy,
 )
 from inspector.proxies import TrustedProxies
@@ -402,6 +403,49 @@ def serve(**options: Any) -> None:
         workers=settings.workers,
     )
     server.run(settings)
+
+
+@main.command("migrate-db")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="INSPECTOR_DB",
+    show_envvar=True,
+    help=f"The SQLite database to move.  [default: {default_db_path()}]",
+)
+@click.option(
+    "--database-url",
+    required=True,
+    envvar="INSPECTOR_DATABASE_URL",
+    show_envvar=True,
+    help="postgresql://user@host:5432/db: an empty PostgreSQL database to move it into.",
+)
+def migrate_db(db_path: Path | None, database_url: str) -> None:
+    """Move a SQLite database into PostgreSQL: bins, captures, secrets, verdicts, deliveries; ids kept.
+
+    Stop the server on the SQLite file first (this command refuses while it runs). The copy is one
+    transaction; the SQLite file is left as it was. Then start the servers with --database-url.
+    """
+    import asyncio
+
+    import asyncpg
+
+    from inspector.store import StoreLocked
+    from inspector.store.transfer import TransferRefused, sqlite_to_postgres
+
+    path = db_path or default_db_path()
+    try:
+        copied = asyncio.run(
+            sqlite_to_postgres(path, database_url, progress=lambda table, rows: click.echo(f"{rows} {table}"))
+        )
+    except (TransferRefused, StoreLocked, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"cannot use {redacted(database_url)}: {exc}") from None
+    click.echo(
+        f"moved {path} into {redacted(database_url)}: {copied['bins']} bins, {copied['requests']} requests"
+    )
 
 
 def _since(value: str) -> str | int:
