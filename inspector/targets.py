@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
+import idna
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -159,8 +161,10 @@ def wire_host(host: str) -> str:
             raise ValueError(f"{host!r} is an ambiguous IPv4 form: write {address}")
         return host
     try:
-        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
+        # IDNA 2008 with UTS #46 mapping, non-transitional: what httpx and browsers send, so faß.de
+        # is xn--fa-hia.de (Python's own "idna" codec is IDNA 2003 and would make it fass.de).
+        ascii_host = host if host.isascii() else idna.encode(host, uts46=True, transitional=False).decode()
+    except (idna.IDNAError, UnicodeError) as exc:
         raise ValueError(f"{host!r} is not a valid international domain name ({exc})") from None
     if not _HOST_NAME.fullmatch(ascii_host.lower()):
         raise ValueError(f"{host!r} is not a valid host name")
