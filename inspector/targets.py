@@ -195,6 +195,28 @@ def parse_target(url: str) -> SplitResult:
     return parts
 
 
+# A URL that names its scheme: "http://...", "ftp://..." (refused later, in words).
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def expand_local_target(text: str) -> str:
+    """A full target URL from the short forms of `stripe listen --forward-to` and `hookdeck listen`.
+
+    "3000" is http://localhost:3000, ":3000/hook" is http://localhost:3000/hook, and a URL without
+    a scheme ("localhost:3000/hook", "127.0.0.1:8080") is http://; a full URL stays as it is. The
+    result goes through `parse_target`, so ValueError says what is wrong.
+    """
+    value = text.strip()
+    if value.isascii() and value.isdigit():
+        value = f"http://localhost:{value}"
+    elif value.startswith(":"):
+        value = f"http://localhost{value}"
+    elif not _HAS_SCHEME.match(value):
+        value = f"http://{value}"
+    parse_target(value)
+    return value
+
+
 def netloc(parts: SplitResult) -> str:
     """host[:port] of a parsed target for the Host header and the URL, as it goes on the wire."""
     host = wire_host(parts.hostname or "")

@@ -30,13 +30,14 @@ LINE = re.compile(
 class ForwarderProcess:
     """`python -m inspector forward ...` with its output collected line by line as it comes."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, state_home: Path) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "inspector", "forward", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # The default state files go under XDG_STATE_HOME: the test's own, not the user's.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "XDG_STATE_HOME": str(state_home)},
         )
         self.out: list[str] = []
         self.err: list[str] = []
@@ -74,11 +75,17 @@ class ForwarderProcess:
 
 
 @pytest.fixture
-def forwarder() -> Iterator[Callable[..., ForwarderProcess]]:
+def state_home(tmp_path: Path) -> Path:
+    """XDG_STATE_HOME of the forwarders a test starts: their default state files go here."""
+    return tmp_path / "state-home"
+
+
+@pytest.fixture
+def forwarder(state_home: Path) -> Iterator[Callable[..., ForwarderProcess]]:
     started: list[ForwarderProcess] = []
 
     def start(*args: str) -> ForwarderProcess:
-        started.append(ForwarderProcess(*args))
+        started.append(ForwarderProcess(*args, state_home=state_home))
         return started[-1]
 
     yield start
@@ -111,6 +118,14 @@ def send(server: ServerProcess, bin_id: str, n: int) -> int:
     return int(response.headers["x-inspector-request-id"])
 
 
+def line_id(process: ForwarderProcess, timeout: float = 10) -> int:
+    """The request id of the forwarder's first delivery line."""
+    deadline = time.monotonic() + timeout
+    while not process.out and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(process.deliveries()[0]["id"])
+
+
 def markers(requests: list[Recorded]) -> list[int]:
     return [int(request.body.removeprefix(b"marker ")) for request in requests]
 
@@ -132,6 +147,11 @@ def test_help_lists_every_option() -> None:
         "--timeout",
         "--attempts",
         "--state",
+        "--path",
+        "--new",
+        "at least once",
+        "Idempotency-Key",
+        "X-Forwarded-For",
     ]:
         assert option in result.stdout
     top = subprocess.run(
@@ -214,6 +234,7 @@ def test_delivers_new_captures_byte_exact(
         ("stripe-signature", "t=1,v1=abc"),
         ("x-dup", "three"),
         ("content-length", str(len(body))),
+        ("Idempotency-Key", f"{bin_id}:{line_id(process)}"),
     ]
     assert received.body == body
 
