@@ -17,7 +17,15 @@ from conftest import HANG, Recorded, RecordingTarget, Reply, ServerProcess, free
 
 from inspector.forwarder import captured_from_json
 from inspector.models import CapturedRequest
-from inspector.replay import MAX_REDIRECTS, Outbound, Overrides, Redirect, build_outbound, deliver
+from inspector.replay import (
+    MAX_REDIRECTS,
+    Outbound,
+    Overrides,
+    Redirect,
+    build_outbound,
+    confined_path,
+    deliver,
+)
 from inspector.targets import TargetPolicy
 
 ANYWHERE = TargetPolicy(allow_private=True)
@@ -471,3 +479,22 @@ def test_replaced_headers_name_every_variant_of_a_scheme() -> None:
     # A provider with one header: what signing writes.
     signed = signatures.sign("stripe", b"{}", "whsec_x", 0).headers
     assert signatures.replaced_headers("stripe", signed) == ["stripe-signature"]
+
+
+@pytest.mark.parametrize(
+    ("sub_path", "confined"),
+    [
+        ("", ""),
+        ("/", "/"),
+        ("/github/push", "/github/push"),
+        ("/a/../../../admin", "/admin"),
+        ("/%2e%2e/%2E%2e/x", "/x"),
+        ("/a/./b/.", "/a/b/"),
+        ("/a/b/..", "/a/"),
+        ("/..", "/"),
+        ("/a//b/", "/a//b/"),  # only dot segments change
+        ("/caf\u00e9/%41", "/caf\u00e9/%41"),
+    ],
+)
+def test_confined_path_stays_under_the_target(sub_path: str, confined: str) -> None:
+    assert confined_path(sub_path) == confined
