@@ -458,21 +458,72 @@ def _since(value: str) -> str | int:
 
 
 def _target(value: str) -> str:
-    from inspector.targets import parse_target
+    from inspector.targets import expand_local_target
 
-    parse_target(value)
-    return value
+    return expand_local_target(value)
+
+
+def _with_path(target: str, path: str | None) -> str:
+    """The target with --path as its path; a UsageError when --to has a path of its own too."""
+    if path is None:
+        return target
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(target)
+    if parts.path not in ("", "/"):
+        raise click.UsageError(f"give the path once: --to {target} already has {parts.path}")
+    return urlunsplit(parts._replace(path=f"/{path.lstrip('/')}"))
+
+
+def _create_bin(server: str, token: str | None) -> tuple[str, str, str | None]:
+    """Make a bin on `server` for `forward --new`: its id, capture URL and owner token."""
+    import httpx
+
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        answer = httpx.post(f"{server.rstrip('/')}/api/bins", headers=headers, json={}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot create a bin on {server}: {exc}") from None
+    if answer.status_code != 201:
+        raise click.ClickException(
+            f"{server} refused to create a bin (HTTP {answer.status_code}): {answer.text}"
+        )
+    made = answer.json()
+    return made["id"], made["url"], made.get("token")
+
+
+def _state_help() -> str:
+    from inspector.forwarder import STATE_DIR
+
+    return (
+        "File that keeps the last settled request id, so a restarted forwarder resumes where it "
+        "stopped, captures made meanwhile included (it then takes precedence over --since).  "
+        f"[default: one file per bin and target in {STATE_DIR}]"
+    )
 
 
 @main.command()
-@click.argument("bin_url")
+@click.argument("bin_url", required=False)
 @click.option(
     "--to",
     "target",
     required=True,
     callback=_parsed(_target),
-    help="Where to deliver: your app's URL, e.g. http://localhost:3000/hook. "
+    help="Where to deliver: a port (3000 is http://localhost:3000), host:port/path "
+    "(localhost:3000/hook) or a URL (http://localhost:3000/hook). "
     "Each request's sub-path (after /b/BIN) and query are appended.",
+)
+@click.option(
+    "--path",
+    help="The path on the target that the bin's URL maps to, as with --to 3000 --path /hook; "
+    "/b/BIN/github?x=1 is then delivered to /hook/github?x=1.  [default: the path in --to]",
+)
+@click.option(
+    "--new",
+    "new_bin",
+    is_flag=True,
+    help="Create a bin first, print its URL and forward it; the argument is then the server "
+    "(default http://127.0.0.1:8000), not a bin URL.",
 )
 @click.option(
     "--since",
@@ -500,41 +551,56 @@ def _target(value: str) -> str:
     help="Tries per request when the target is unreachable, times out or answers 5xx or 429, "
     "waiting 1, 2, 4, 8, 10 s between them; after the last the request is reported and skipped.",
 )
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File that keeps the last delivered id, so a restarted forwarder resumes where it stopped "
-    "(it then takes precedence over --since).",
-)
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), help=_state_help())
 def forward(
-    bin_url: str,
+    bin_url: str | None,
     target: str,
+    path: str | None,
+    new_bin: bool,
     since: str | int | None,
     token: str | None,
     timeout: float,
     attempts: int,
     state_path: Path | None,
 ) -> None:
-    """Deliver every request a bin captures to your app, exactly once, as it arrives.
+    """Deliver every request a bin captures to your app, at least once, as it arrives.
 
     BIN_URL is the bin's capture URL (http://HOST:PORT/b/BIN) or its dashboard page
-    (http://HOST:PORT/bins/BIN); the server may be remote. Each request is sent with its method,
-    headers and body bytes exactly as captured (minus hop-by-hop headers; Host is the target's).
-    One line per delivery on standard output:
+    (http://HOST:PORT/bins/BIN); the server may be remote. With --new, give the server's URL
+    instead (or nothing, for http://127.0.0.1:8000) and a new bin is made. One line per delivery
+    on standard output:
 
         HH:MM:SS  #ID  METHOD /path?query  -> STATUS  N ms
 
-    If the connection drops or the server restarts, it reconnects and carries on after the last
-    delivered request: nothing is lost and nothing is delivered twice. Ctrl-C or SIGTERM stops
-    it after the delivery in flight.
-    """
-    from inspector.forwarder import Forwarder, parse_bin_url, run_forwarder
+    Each request goes out with its method, headers (in order, duplicates kept) and body bytes as
+    captured, except: hop-by-hop headers (Connection and those it names, Keep-Alive, TE, Trailer,
+    Transfer-Encoding, Upgrade, Proxy-*) and the sender's proxy headers (X-Forwarded-For,
+    X-Forwarded-Host, -Proto, -Port, Forwarded, X-Real-IP) are left out; Host is the target's;
+    Content-Length is recomputed; and Idempotency-Key: BIN:ID is added unless the capture has
+    one. The sub-path's ".." segments are resolved within it, so it stays under the target's path.
 
-    try:
-        server, bin_id = parse_bin_url(bin_url)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="BIN_URL") from None
+    If the connection drops or the server restarts, it reconnects and carries on after the last
+    settled request: nothing is lost. Delivery is at least once: a forwarder killed mid-delivery
+    sends that request again when restarted, with the same Idempotency-Key, for your app to drop
+    the repeat. Ctrl-C or SIGTERM stops it after the delivery in flight.
+    """
+    from inspector.forwarder import Forwarder, default_state_path, parse_bin_url, run_forwarder
+
+    target = _with_path(target, path)
+    if new_bin:
+        server = (bin_url or f"http://{defaults.host}:{defaults.port}").rstrip("/")
+        bin_id, capture_url, made_token = _create_bin(server, token)
+        token = token or made_token
+        click.echo(f"created bin {bin_id}: send webhooks to {capture_url}", err=True)
+        if made_token:
+            click.echo(f"its owner token (for the dashboard and the API): {made_token}", err=True)
+    else:
+        if bin_url is None:
+            raise click.UsageError("give the bin's URL, or --new to create one")
+        try:
+            server, bin_id = parse_bin_url(bin_url)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="BIN_URL") from None
     after = None if since is None else 0 if since == "all" else int(since) - 1
     forwarder = Forwarder(
         server=server,
@@ -544,10 +610,12 @@ def forward(
         token=token,
         timeout=timeout,
         attempts=attempts,
-        state_path=state_path,
+        state_path=state_path or default_state_path(server, bin_id, target),
     )
     try:
-        forwarder.load_state()
+        resumed = forwarder.load_state()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if resumed:
+        click.echo(f"resuming after #{forwarder.after}, as {forwarder.state_path} says", err=True)
     raise SystemExit(run_forwarder(forwarder))

@@ -23,6 +23,7 @@ from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.models import MAX_ID, CapturedRequest
 from inspector.proxies import TrustedProxies, scope_origin
+from inspector.replay import hop_by_hop_names
 from inspector.store import Store
 from inspector.web.access import READ, allowed, presented_tokens
 from inspector.web.api import request_out
@@ -211,23 +212,59 @@ async def _encoded(
     ).encode()
 
 
+# Where a capture's sub-path travels in a smee event: smee.io's format has no field for a path, and
+# smee-client sends every key but body and query as a header, so the local app can route on it.
+SMEE_PATH_HEADER = "x-inspector-path"
+
+
 def smee_payload(request: CapturedRequest) -> dict[str, Any]:
     """A capture in smee.io's event format: the headers as top-level keys, then body, query and timestamp.
 
-    smee-client posts JSON.stringify(body) with those headers, so a JSON body arrives re-serialized
-    (and a non-JSON body as a JSON string): for exact bytes, use `inspector forward`.
+    As smee.io builds it from Node's request: header names lowercased, repeated headers joined
+    with ", ", repeated query parameters as a list (smee-client writes a list as "1,2"). Every
+    header except the hop-by-hop ones, which describe the sender's connection (and which
+    smee-client's HTTP client refuses to send: Transfer-Encoding, Keep-Alive, Upgrade). The
+    sub-path is SMEE_PATH_HEADER, since smee-client always posts to its --target.
+
+    smee-client posts JSON.stringify(body) with those headers, always as POST, so a JSON body
+    arrives re-serialized (and a non-JSON body as a JSON string): for exact bytes, method and
+    path, use `inspector forward`.
     """
+    dropped = hop_by_hop_names(request.headers)
     headers: dict[str, str] = {}
     for name, value in request.headers:
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        key = name.lower()
+        if key in dropped or key.startswith("proxy-") or key == SMEE_PATH_HEADER:
+            continue
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    headers[SMEE_PATH_HEADER] = request.sub_path or "/"
     try:
         body: Any = msgspec.json.decode(request.body) if request.body else {}
     except msgspec.DecodeError:
         body = request.body.decode("utf-8", errors="replace")
-    query: dict[str, str] = {}
+    query: dict[str, str | list[str]] = {}
     for name, value in parse_qsl(request.query, keep_blank_values=True):
-        query.setdefault(name, value)
+        earlier = query.get(name)
+        if earlier is None:
+            query[name] = value
+        elif isinstance(earlier, list):
+            earlier.append(value)
+        else:
+            query[name] = [earlier, value]
     return {**headers, "body": body, "query": query, "timestamp": int(request.received_at.timestamp() * 1000)}
+
+
+def _last_event_id(headers: Any) -> int | None:
+    """The client's Last-Event-ID as a request id, None when it sent none.
+
+    Raises ValueError for one that cannot be a request id (the caller answers 400).
+    """
+    last_event_id = headers.get("last-event-id", "").strip()
+    if not last_event_id:
+        return None
+    if not last_event_id.isdecimal() or not last_event_id.isascii() or int(last_event_id) > MAX_ID:
+        raise ValueError(f"Last-Event-ID {last_event_id[:40]!r} is not a request id")
+    return int(last_event_id)
 
 
 def _cursor(headers: Any, after: int | None) -> int:
@@ -235,13 +272,8 @@ def _cursor(headers: Any, after: int | None) -> int:
 
     Raises ValueError for a Last-Event-ID that cannot be a request id (the caller answers 400).
     """
-    candidates = [after or 0]
-    last_event_id = headers.get("last-event-id", "").strip()
-    if last_event_id:
-        if not last_event_id.isdecimal() or not last_event_id.isascii() or int(last_event_id) > MAX_ID:
-            raise ValueError(f"Last-Event-ID {last_event_id[:40]!r} is not a request id")
-        candidates.append(int(last_event_id))
-    return max(candidates)
+    last = _last_event_id(headers)
+    return max(after or 0, last or 0)
 
 
 class StreamCaps:
@@ -310,10 +342,14 @@ def event_stream(
     *,
     ping: float,
     missed: MissedReader | None = None,
+    first: bytes | None = None,
 ) -> EventSourceResponse:
-    """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen."""
+    """An SSE response of a bin's events after `after`, each rendered and encoded once however many
+    listen; `first`, when given, is sent before them."""
 
     async def messages() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first
         async for event in follow(store, hub, bin_id, after, missed):
             message = await render(event)
             if message is not None:
@@ -351,7 +387,10 @@ class SmeeChannel:
     """A bin as a smee.io channel: smee-client opens an event stream on the bin's own URL.
 
     It starts with the captures that arrive from now on (as smee.io does), or after the
-    Last-Event-ID it sends when it reconnects.
+    Last-Event-ID it sends when it reconnects, as the JSON stream does. Like smee.io it first
+    sends a `ready` event (which smee-client does not forward); ours carries the starting cursor
+    as its id, so a client that reconnects before any capture arrived (a server restart) still
+    resumes at the right place instead of at a new "now".
     """
 
     def __init__(self, store: Store, hub: Hub, live: LiveViews, caps: StreamCaps, ping: float) -> None:
@@ -382,14 +421,26 @@ class SmeeChannel:
             )
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        newest = await self._store.list_requests(bin_id, limit=1)
         try:
-            after = _cursor(headers, newest[0].id if newest else 0)
+            after = _last_event_id(headers)
         except ValueError as exc:
             await answer_error(send, 400, str(exc))
             return
+        if after is None:
+            # A first connection: from now on. Not max(now, Last-Event-ID): after a restart
+            # "now" is past the captures that arrived while the client was reconnecting.
+            newest = await self._store.list_requests(bin_id, limit=1)
+            after = newest[0].id if newest else 0
+        ready = ServerSentEvent(data="{}", event="ready", id=str(after), retry=1000).encode()
         stream = event_stream(
-            self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping, missed=self._live.missed
+            self._store,
+            self._hub,
+            bin_id,
+            after,
+            self._live.smee,
+            ping=self._ping,
+            missed=self._live.missed,
+            first=ready,
         )
         await self._caps.capped(bin_id, stream)(scope, receive, send)
 
