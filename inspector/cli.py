@@ -51,6 +51,14 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def setting_option(name: str, **changes: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The flag of one setting, for commands other than serve that take it (with its own help)."""
+    option, default = next((option, default) for field, option, default in registry() if field == name)
+    if "help" in changes and option.default_text is not None:
+        changes["help"] += f"  [default: {option.default_text}]"
+    return click.option(option.flag, name, **{**_click_settings(option, default), **changes})
+
+
 def _click_settings(option: Option, default: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "envvar": option.envvar,
@@ -104,20 +112,9 @@ def serve(**options: Any) -> None:
 
 
 @main.command("migrate-db")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="INSPECTOR_DB",
-    show_envvar=True,
-    help=f"The SQLite database to move.  [default: {default_db_path()}]",
-)
-@click.option(
-    "--database-url",
-    required=True,
-    envvar="INSPECTOR_DATABASE_URL",
-    show_envvar=True,
-    help="postgresql://user@host:5432/db: an empty PostgreSQL database to move it into.",
+@setting_option("db_path", help="The SQLite database to move.")
+@setting_option(
+    "database_url", required=True, help="postgresql://user@host:5432/db: an empty database to move it into."
 )
 def migrate_db(db_path: Path | None, database_url: str) -> None:
     """Move a SQLite database into PostgreSQL: bins, captures, secrets, verdicts, deliveries; ids kept.
