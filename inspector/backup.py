@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import click
 
-from inspector.config import default_db_path, format_size
+from inspector.config import format_size
 from inspector.store.base import SchemaTooNew
 from inspector.store.sqlite import known_schema_version
 
@@ -105,37 +105,13 @@ def backup(source: Path, destination: Path) -> BackupInfo:
     return BackupInfo(destination, info.size, info.schema_version, info.bins, info.requests)
 
 
-@click.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="INSPECTOR_DB",
-    show_envvar=True,
-    help=f"The SQLite database to back up (the server's --db).  [default: {default_db_path()}]",
-)
-@click.option(
-    "--database-url",
-    envvar="INSPECTOR_DATABASE_URL",
-    show_envvar=True,
-    hidden=True,
-    help="Set when the server keeps its data in PostgreSQL; back that up with pg_dump.",
-)
-def backup_command(path: Path, db_path: Path | None, database_url: str | None) -> None:
-    """Write a consistent copy of the SQLite database to PATH, while the server runs or not.
-
-    The copy holds every capture acknowledged before the backup started (those still in the
-    write-ahead log included, which copying the file by hand can lose), is checked by reading it
-    back, and is a database `inspector serve --db PATH` opens as it is. PATH must not exist.
-    Restoring, upgrading and rolling back: docs/operations.md.
-    """
+def run_backup(path: Path, source: Path, database_url: str | None) -> None:
+    """`inspector backup PATH` (the click command is in cli.py): back up, say what was copied."""
     if database_url:
         raise click.UsageError(
             "the server keeps its data in PostgreSQL (INSPECTOR_DATABASE_URL): back it up with "
             "pg_dump, see docs/operations.md"
         )
-    source = db_path or default_db_path()
     try:
         info = backup(source, path)
     except BackupFailed as exc:
