@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -16,6 +17,8 @@ from prometheus_client import (
 )
 
 from inspector.store import Store
+
+log = structlog.get_logger(__name__)
 
 ASGIApp = Callable[[Any, Any, Any], Any]
 
@@ -124,6 +127,12 @@ class Metrics:
     async def render(self, store: Store, live_subscribers: int) -> bytes:
         """The text exposition format, with the gauges read now."""
         self.live_subscribers.set(live_subscribers)
-        for queue, depth in (await store.queue_depths()).items():
+        try:
+            depths = await store.queue_depths()
+        except Exception as exc:
+            # A scrape must still answer while the database does not: the counters matter most then.
+            log.warning("queue depths unavailable", error=str(exc))
+            depths = {}
+        for queue, depth in depths.items():
             self.queue_depth.labels(queue).set(depth)
         return generate_latest(self.registry)
