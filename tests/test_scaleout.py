@@ -100,7 +100,7 @@ def test_four_worker_processes_store_every_acknowledged_capture_once(start_serve
     answered_by = {
         line["process"]
         for line in map(json.loads, server.log.splitlines())
-        if line.get("logger") == "uvicorn.access" and f"/b/{bin_id}/" in line["event"]
+        if line.get("logger") == "inspector.access" and line["path"].startswith(f"/b/{bin_id}/")
     }
     assert len(answered_by) >= 2, answered_by
 
