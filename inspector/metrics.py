@@ -104,6 +104,9 @@ class Metrics:
     def measured(self, capture: ASGIApp) -> ASGIApp:
         """The capture app, counting each answer by status and timing it to the answer's head."""
 
+        by_status: dict[int | None, Any] = {}
+        observe = self.capture_seconds.observe
+
         async def app(scope: Any, receive: Any, send: Any) -> None:
             started = time.perf_counter()
             status: int | None = None
@@ -112,13 +115,16 @@ class Metrics:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    self.capture_seconds.observe(time.perf_counter() - started)
+                    observe(time.perf_counter() - started)
                 await send(message)
 
             try:
                 await capture(scope, receive, send_measured)
             finally:
-                self.captures.labels(str(status) if status is not None else "none").inc()
+                child = by_status.get(status)
+                if child is None:  # once per status: labels() costs more than the increment
+                    child = by_status[status] = self.captures.labels(str(status) if status else "none")
+                child.inc()
 
         return app
 
