@@ -28,7 +28,8 @@ def detect(request: CapturedRequest) -> bool:
 
 
 def _described(token: str) -> str:
-    """A token described without showing it: the verdict may be stored and shared with the request."""
+    """A token described without showing it: verdicts are stored and shown beside the request, whose
+    view masks this header until asked."""
     return f"{len(token)} characters, ending {token[-2:]!r}" if len(token) > 4 else f"{len(token)} characters"
 
 
@@ -66,6 +67,7 @@ def verify(request: CapturedRequest, secret: str, now: datetime | float) -> Verd
             NAME, HEADER, hint="Telegram only sends the header when setWebhook was given a secret_token."
         )
     expected = f"the secret given here ({_described(secret)})"
+    shown = f"the token in {HEADER} ({_described(received)})"
     if same(received, secret):
         return Verdict(
             valid=True,
@@ -74,7 +76,7 @@ def verify(request: CapturedRequest, secret: str, now: datetime | float) -> Verd
             header=HEADER,
             algorithm=ALGORITHM,
             expected=expected,
-            received=received,
+            received=shown,
         )
     return Verdict(
         valid=False,
@@ -84,7 +86,7 @@ def verify(request: CapturedRequest, secret: str, now: datetime | float) -> Verd
         header=HEADER,
         algorithm=ALGORITHM,
         expected=expected,
-        received=received,
+        received=shown,
         hints=_hints(received, secret),
     )
 
