@@ -94,9 +94,22 @@ def detect(request: CapturedRequest) -> bool:
     return b'"SigningCertURL"' in request.body and message(request.body) is not None
 
 
+_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+def pem_lines(text: str) -> bytes:
+    """PEM with its line breaks restored: a password field (the verify form's) drops them."""
+    match = _PEM.search(text)
+    if match is None:
+        return utf8(text.strip())
+    label, body = match.group(1), "".join(match.group(2).split())
+    wrapped = "\n".join(body[index : index + 64] for index in range(0, len(body), 64))
+    return utf8(f"-----BEGIN {label}-----\n{wrapped}\n-----END {label}-----\n")
+
+
 def public_key(pem: str) -> RSAPublicKey:
     """The RSA public key of a PEM certificate (as SigningCertURL serves it) or a PEM public key."""
-    data = utf8(require_secret(pem, "signing certificate").strip())
+    data = pem_lines(require_secret(pem, "signing certificate"))
     try:
         if b"CERTIFICATE-----" in data:
             key: object = x509.load_pem_x509_certificate(data).public_key()

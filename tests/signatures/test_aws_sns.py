@@ -141,6 +141,12 @@ def test_certificate_may_be_given_as_an_option_and_public_key_pem_works() -> Non
     assert aws_sns.verify(request, public.decode(), NOW).valid
 
 
+def test_certificate_pasted_without_line_breaks_still_works() -> None:
+    # What a password field makes of a pasted PEM.
+    flattened = CERTIFICATE.replace("\n", "")
+    assert aws_sns.verify(sns_request(notification()), flattened, NOW).valid
+
+
 def test_tampered_message_fails() -> None:
     fields = notification()
     fields["Message"] = "Hello world?"
