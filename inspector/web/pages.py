@@ -16,7 +16,7 @@ from litestar.exceptions import ClientException, HTTPException
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
-from inspector import signatures
+from inspector import handshakes, signatures
 from inspector.bins import owner_cookie, share_cookie, token_matches
 from inspector.bodies import SHOWN_BYTES, describe, describe_body
 from inspector.capture import PREFIX
@@ -65,11 +65,31 @@ async def _page_of_rows(store: Store, bin_id: str, before: int | None) -> dict[s
     return {"rows": shown, "next": shown[-1].id if len(rows) > PAGE_SIZE else None, "bin_id": bin_id}
 
 
-async def _detail_context(store: Store, captured: CapturedRequest) -> dict[str, Any]:
+async def _handshake_note(store: Store, bin: Bin, captured: CapturedRequest) -> str | None:
+    """What the bin does with the challenge this request carries, if it is one, by its current settings.
+
+    Answers are not stored, so this is worked out again from the bin's settings as they are now.
+    """
+    challenge = handshakes.recognise(captured)
+    if challenge is None:
+        return None
+    label = f"{challenge.provider} {challenge.name}"
+    answers = bin.response
+    if not (answers and answers.handshakes):
+        return f"{label}, not answered (this bin does not answer handshakes)"
+    zoom_secret = None
+    if challenge.provider == "Zoom":
+        zoom_secret = next((s.secret for s in await store.get_secrets(bin.id) if s.provider == "zoom"), None)
+    outcome = handshakes.answer(captured, zoom_secret=zoom_secret, verify_token=answers.verify_token)
+    return f"{label}, {outcome.note}" if outcome else None
+
+
+async def _detail_context(store: Store, captured: CapturedRequest, bin: Bin | None = None) -> dict[str, Any]:
     # Past SHOWN_BYTES the body is not written into the page (editor, cURL): it is downloaded.
     large = len(captured.body) > SHOWN_BYTES
     view = describe(captured)
     return {
+        "handshake": await _handshake_note(store, bin, captured) if bin else None,
         "captured": captured,
         "captured_path": _captured_path(captured),
         "attempts": await store.list_attempts(captured.bin_id, captured.id),
@@ -227,7 +247,7 @@ async def request_page(
         if _is_fragment_request(request):
             return Template("_request_gone.html", context={"request_id": request_id}, status_code=200)
         return _missing(bin_id)
-    detail = await _detail_context(store, captured)
+    detail = await _detail_context(store, captured, bin)
     if _is_fragment_request(request):
         return Template("_request_detail.html", context=detail)
     return await _bin_page(request, store, settings, bin, detail)
@@ -472,8 +492,12 @@ def _response_from_form(form: dict[str, str]) -> ResponseSettings | None:
         msgspec.json.decode(form["rules"].strip() or "[]", type=list[ResponseRule]) if "rules" in form else []
     )
     cors = form.get("cors") == "on"
+    handshakes = form.get("handshakes") == "on"
+    verify_token = form.get("verify_token", "").strip() or None
     if form.get("custom") != "on":
-        return ResponseSettings(rules=rules, cors=cors) if rules or cors else None
+        if not (rules or cors or handshakes or verify_token):
+            return None
+        return ResponseSettings(rules=rules, cors=cors, handshakes=handshakes, verify_token=verify_token)
     try:
         status = int(form.get("status", "200") or 200)
         delay_ms = int(form.get("delay_ms", "0") or 0)
@@ -486,4 +510,6 @@ def _response_from_form(form: dict[str, str]) -> ResponseSettings | None:
         content_type=form.get("content_type", "").strip() or None,
         delay_ms=delay_ms,
     )
-    return ResponseSettings(default=default, rules=rules, cors=cors)
+    return ResponseSettings(
+        default=default, rules=rules, cors=cors, handshakes=handshakes, verify_token=verify_token
+    )
