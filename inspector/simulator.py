@@ -127,7 +127,8 @@ def apply_set(body: Any, keys: list[str], value: Any) -> None:
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise SimulatorError(f"--set {'.'.join(keys)}: the parent is not an object.")
+        parent = ".".join(keys[:-1]) or "the body"
+        raise SimulatorError(f"--set {'.'.join(keys)}: {parent} is not an object.")
 
 
 def delivery_id(provider: str, event: str, now: int, prefix: str = "") -> str:

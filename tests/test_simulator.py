@@ -191,3 +191,44 @@ def test_command_line_errors(recording_target) -> None:
     assert refused.returncode == 1
     assert "not delivered" in refused.stdout
     assert "inspector-test-secret" in refused.stderr
+
+
+def trigger_panel(client: httpx.Client, bin_id: str, **form: str) -> str:
+    response = client.post(f"/bins/{bin_id}/trigger", data=form, headers={"HX-Request": "true"})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def test_panel_sends_a_signed_event_to_the_bin(client: httpx.Client, bin_id: str) -> None:
+    page = client.get(f"/bins/{bin_id}").text
+    assert 'value="stripe/payment_intent.succeeded"' in page
+    html = trigger_panel(client, bin_id, event="github/push", secret=SECRET, repeat="2")
+    assert html.count("✓") == 2
+    assert "delivered (2xx within github&#39;s 10 s)" in html
+    items = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
+    assert len(items) == 2
+    assert verify(client, bin_id, str(items[0]["id"]), "github")["valid"] is True
+
+
+def test_panel_with_bad_signature_still_delivers_and_fails_verification(
+    client: httpx.Client, bin_id: str
+) -> None:
+    html = trigger_panel(client, bin_id, event="slack/app_mention", bad_signature="on")
+    assert "inspector-test-secret" in html
+    [item] = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
+    assert verify(client, bin_id, str(item["id"]), "slack", "inspector-test-secret")["valid"] is False
+
+
+@pytest.mark.parametrize(
+    ("form", "fragment"),
+    [
+        ({"event": "nosuch/x"}, "knows"),
+        ({"event": "github/push", "repeat": "9"}, "Repeat takes"),
+        ({"event": "github/push", "target": "ftp://x.example/"}, "http"),
+        ({"event": "github/push", "sets": "ref.<b>=1"}, "ref.&lt;b&gt;: ref is not an object"),
+    ],
+)
+def test_panel_errors_are_shown_escaped(client: httpx.Client, bin_id: str, form: dict, fragment: str) -> None:
+    html = trigger_panel(client, bin_id, **form)
+    assert fragment in html
+    assert "<b>" not in html

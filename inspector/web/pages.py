@@ -16,7 +16,7 @@ from litestar.exceptions import ClientException, HTTPException
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
-from inspector import handshakes, signatures
+from inspector import handshakes, signatures, simulator
 from inspector.bins import owner_cookie, share_cookie, token_matches
 from inspector.bodies import SHOWN_BYTES, describe, describe_body
 from inspector.capture import PREFIX
@@ -25,6 +25,7 @@ from inspector.models import Attempt, Bin, BinChanges, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
+from inspector.targets import TargetRefused
 from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.api import change_bin, checked_response, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
@@ -129,6 +130,9 @@ async def _bin_page(
             "refused": refused,
             "max_requests": bin.max_requests or settings.max_requests,
             "providers": signatures.names(),
+            "sample_events": [
+                (name, list(simulator.catalogue(name).events)) for name in simulator.providers()
+            ],
             "detail": detail is not None,
             **(detail or {}),
         },
@@ -335,6 +339,45 @@ async def sign_panel(
     return Template(
         "_signed.html", context={"signed": signed, "error": None, "curl": signed_curl(signed, target)}
     )
+
+
+# The panel waits for its deliveries while the page waits for the panel: keep the count small.
+MAX_PANEL_REPEAT = 3
+
+
+@post("/bins/{bin_id:str}/trigger", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
+async def trigger_panel(
+    request: Request[Any, Any, Any], settings: SettingsDep, bin_id: str, data: Form
+) -> Template:
+    """The bin page's "Send a test event" panel: a signed sample event, sent through the target policy."""
+    provider, _, event = data.get("event", "").partition("/")
+    target = data.get("target", "").strip() or f"{_base_url(request, settings)}{PREFIX}{bin_id}"
+    secret = data.get("secret", "") or simulator.DEFAULT_SECRET
+    try:
+        repeat = int(data.get("repeat", "1") or 1)
+    except ValueError:
+        repeat = 0
+    if not 1 <= repeat <= MAX_PANEL_REPEAT:
+        error = f"Repeat takes a whole number from 1 to {MAX_PANEL_REPEAT}."
+        return Template("_triggered.html", context={"error": error, "sent": [], "default_secret": None})
+    policy = deliveries_of(request).policy
+    try:
+        policy.check_url(target)
+        sent = await simulator.send(
+            provider,
+            event,
+            to=target,
+            secret=secret,
+            policy=policy,
+            sets=[line for line in data.get("sets", "").splitlines() if line.strip()],
+            repeat=repeat,
+            bad_signature=data.get("bad_signature") == "on",
+            stale_timestamp=data.get("stale_timestamp") == "on",
+        )
+    except (simulator.SimulatorError, TargetRefused, ValueError) as exc:
+        return Template("_triggered.html", context={"error": str(exc), "sent": [], "default_secret": None})
+    default = None if data.get("secret") else secret
+    return Template("_triggered.html", context={"error": None, "sent": sent, "default_secret": default})
 
 
 def signed_curl(signed: Any, target: str) -> str:
