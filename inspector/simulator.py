@@ -172,11 +172,12 @@ def prepare(
             "iso_time": datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         },
     )
+    if book.id_path:
+        apply_set(body, book.id_path.split("."), ident)
+    # After the id, so --set may change any field, the id included.
     for assignment in sets:
         keys, value = parse_set(assignment)
         apply_set(body, keys, value)
-    if book.id_path and same_id is None:
-        apply_set(body, book.id_path.split("."), ident)
     raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     options: dict[str, Any] = {}
     sign_options = signatures.options(book.provider, "sign")
