@@ -83,7 +83,8 @@ def catalogue(provider: str) -> Catalogue:
 
 
 def _fill(value: Any, values: dict[str, Any]) -> Any:
-    """Placeholders in a sample: "{{timestamp}}" alone becomes the number, inside text the digits."""
+    """Placeholders in a sample ({{id}}, {{timestamp}}, {{timestamp_ms}}, {{iso_time}}): a string that is
+    only a number's placeholder becomes the number; inside longer text, its digits."""
     if isinstance(value, dict):
         return {key: _fill(item, values) for key, item in value.items()}
     if isinstance(value, list):
@@ -169,6 +170,7 @@ def prepare(
         {
             "id": ident,
             "timestamp": timestamp,
+            "timestamp_ms": timestamp * 1000,
             "iso_time": datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         },
     )
