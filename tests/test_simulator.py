@@ -15,7 +15,11 @@ import pytest
 import razorpay
 import stripe
 from conftest import Recorded, RecordingTarget, ServerProcess
+from hubspot.utils.signature import Signature as HubSpotSignature
+from paddle_billing.Notifications.PaddleSignature import PaddleSignature
+from paddle_billing.Notifications.Secret import Secret as PaddleSecret
 from slack_sdk.signature import SignatureVerifier
+from square.utils.webhooks_helper import verify_signature as square_verify
 
 from inspector.simulator import SimulatorError, catalogue, prepare, providers, send
 from inspector.targets import TargetPolicy
@@ -87,6 +91,36 @@ def test_razorpay_events_pass_the_razorpay_sdk(event: str) -> None:
     body, headers = body_and_headers("razorpay", event)
     utility = razorpay.Client(auth=("k", "s")).utility
     assert utility.verify_webhook_signature(body, headers["X-Razorpay-Signature"], SECRET) is not False
+
+
+@pytest.mark.parametrize("event", list(catalogue("paddle").events))
+def test_paddle_events_pass_the_paddle_sdk(event: str) -> None:
+    body, headers = body_and_headers("paddle", event)
+    assert PaddleSignature().verify(headers["Paddle-Signature"], body, PaddleSecret(SECRET))
+
+
+@pytest.mark.parametrize("event", list(catalogue("square").events))
+def test_square_events_pass_the_square_sdk(event: str) -> None:
+    body, headers = body_and_headers("square", event)
+    assert square_verify(
+        request_body=body,
+        signature_header=headers["x-square-hmacsha256-signature"],
+        signature_key=SECRET,
+        notification_url="http://127.0.0.1:9/hook",
+    )
+
+
+@pytest.mark.parametrize("event", list(catalogue("hubspot").events))
+def test_hubspot_events_pass_the_hubspot_sdk(event: str) -> None:
+    body, headers = body_and_headers("hubspot", event)
+    assert HubSpotSignature.is_valid(
+        headers["X-HubSpot-Signature-v3"],
+        SECRET,
+        body,
+        http_uri="http://127.0.0.1:9/hook",
+        signature_version="v3",
+        timestamp=headers["X-HubSpot-Request-Timestamp"],
+    )
 
 
 def test_bad_signature_and_stale_timestamp_fail_verification(
