@@ -55,7 +55,7 @@ SIGNED_FIELDS = {
 TYPES = {name.lower(): name for name in SIGNED_FIELDS}
 HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 # Where Amazon SNS keeps its signing certificates: sns.<region>.amazonaws.com (.com.cn in China).
-_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 USER_AGENT = "Amazon Simple Notification Service Agent"
 
 
@@ -125,17 +125,38 @@ def public_key(pem: str) -> RSAPublicKey:
     return key
 
 
+def signing_cert_url(body: bytes) -> str | None:
+    """The message's SigningCertURL, if the body is an SNS message that names one."""
+    fields = message(body)
+    url = fields.get("SigningCertURL") if fields is not None else None
+    return url if isinstance(url, str) else None
+
+
+def cert_url_problem(url: str) -> str | None:
+    """Why a SigningCertURL cannot be Amazon's, or None: https, on sns.<region>.amazonaws.com, a .pem."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return f"SigningCertURL ({url}) is not a URL."
+    if parts.scheme != "https" or not SNS_HOST.fullmatch(host) or not parts.path.endswith(".pem"):
+        return (
+            f"SigningCertURL ({url}) is not an https URL of a .pem file on an Amazon SNS host "
+            "(sns.<region>.amazonaws.com): a message naming such a certificate did not come from Amazon SNS."
+        )
+    return None
+
+
 def _cert_url_hints(fields: dict[str, Any]) -> list[str]:
     url = fields.get("SigningCertURL")
     if not isinstance(url, str):
         return ["The message has no SigningCertURL: Amazon SNS always names its signing certificate."]
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not _SNS_HOST.fullmatch(parts.hostname or ""):
-        return [
-            f"SigningCertURL ({url}) is not an https URL on an Amazon SNS host (sns.<region>.amazonaws.com): "
-            "a message naming such a certificate did not come from Amazon SNS."
-        ]
-    return [f"Check that the certificate given is the one SigningCertURL names ({url})."]
+    problem = cert_url_problem(url)
+    return (
+        [problem]
+        if problem
+        else [f"Check that the certificate given is the one SigningCertURL names ({url})."]
+    )
 
 
 def verify(

@@ -188,7 +188,7 @@ def test_foreign_certificate_url_is_pointed_out() -> None:
     fields = notification()
     fields["SigningCertURL"] = "https://attacker.example/cert.pem"
     verdict = aws_sns.verify(sns_request(fields), OTHER_PUBLIC, NOW)
-    assert any("not an https URL on an Amazon SNS host" in hint for hint in verdict.hints)
+    assert any("not an https URL of a .pem file on an Amazon SNS host" in hint for hint in verdict.hints)
 
 
 def test_auto_detects_by_header_and_by_body() -> None:
