@@ -41,6 +41,8 @@ V3 = HmacScheme(
 V2 = KeyedHashScheme(provider=NAME, header=LEGACY_HEADER, signs="method + URI + body", key_description=KEY)
 V1 = KeyedHashScheme(provider=NAME, header=LEGACY_HEADER, signs="the body", key_description=KEY)
 VERSIONS = ("v1", "v2", "v3")
+# Every header a signature may be in: re-signing (v3) replaces the legacy ones too.
+SIGNATURE_HEADERS = (V3_HEADER, TIMESTAMP_HEADER, LEGACY_HEADER, VERSION_HEADER)
 # HubSpot decodes these in the URI before signing (its v3 documentation lists them).
 _DECODED = {
     "%3A": ":",

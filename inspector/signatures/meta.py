@@ -17,6 +17,8 @@ SHA1 = HmacScheme(
     provider=NAME, header="X-Hub-Signature", algorithm="sha1", prefix="sha1=", key_description=KEY
 )
 USER_AGENT = "facebookexternalua"
+# Every header a signature may be in: re-signing replaces them all (signatures.replaced_headers).
+SIGNATURE_HEADERS = (SHA256.header, SHA1.header)
 # Headers of other senders of X-Hub-Signature(-256): GitHub, Gitea/Forgejo, Bitbucket.
 _OTHERS = ("x-github-event", "x-github-delivery", "x-gitea-event", "x-forgejo-event", "x-event-key")
 HINTS = [

@@ -7,7 +7,7 @@ import time
 import pytest
 from hubspot.utils.signature import Signature
 
-from inspector.signatures import SignatureConfigError, detect, hubspot, verify
+from inspector.signatures import SignatureConfigError, detect, hubspot, replaced_headers, verify
 
 from .helpers import NOW, NOW_TS, from_signed, make_request, tamper
 
@@ -114,3 +114,13 @@ def test_our_signatures_pass_the_sdk(version: str) -> None:
         timestamp=headers.get("X-HubSpot-Request-Timestamp"),
     )
     assert hubspot.verify(from_signed(signed), SECRET, now).valid
+
+
+def test_re_signing_replaces_the_legacy_headers_too() -> None:
+    signed = hubspot.sign(BODY, SECRET, NOW_TS, url=URL)
+    assert set(replaced_headers("hubspot", signed.headers)) >= {
+        "x-hubspot-signature-v3",
+        "x-hubspot-request-timestamp",
+        "x-hubspot-signature",
+        "x-hubspot-signature-version",
+    }
