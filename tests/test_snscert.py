@@ -109,3 +109,16 @@ def test_fetch_certificate_is_only_for_sns(client: httpx.Client, bin_id: str) ->
     )
     assert verify.status_code == 400
     assert "aws-sns" in verify.json()["detail"]
+
+
+def test_verify_panel_says_why_it_will_not_fetch(client: httpx.Client, bin_id: str) -> None:
+    fields = {**notification(), "SigningCertURL": "https://attacker.example/cert.pem"}
+    response = client.post(
+        f"/b/{bin_id}", content=json.dumps(fields), headers={"x-amz-sns-message-type": "Notification"}
+    )
+    html = client.post(
+        f"/bins/{bin_id}/requests/{response.headers['x-inspector-request-id']}/verify",
+        data={"provider": "auto", "secret": "", "fetch_certificate": "on"},
+        headers={"HX-Request": "true"},
+    ).text
+    assert "is not an https URL of a .pem file on an Amazon SNS host" in html

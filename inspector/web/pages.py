@@ -39,6 +39,7 @@ from inspector.web.signatures import (
     run_sign,
     run_verify,
     secret_out,
+    with_fetched_certificate,
 )
 
 PAGE_SIZE = 50
@@ -278,18 +279,29 @@ def _form_options(form: dict[str, str]) -> dict[str, Any]:
     opt=OWNER_ONLY,
 )
 async def verify_panel(
-    store: StoreDep, bins: BinsDep, hub: HubDep, bin_id: str, request_id: Id, data: Form
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    bins: BinsDep,
+    hub: HubDep,
+    bin_id: str,
+    request_id: Id,
+    data: Form,
 ) -> Template:
     """The request view's "Check signature" panel: the verdict with its diagnosis, as a fragment."""
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
         return Template("_request_gone.html", context={"request_id": request_id})
     query = VerifyIn(
-        provider=data.get("provider", "auto"), secret=data.get("secret", ""), options=_form_options(data)
+        provider=data.get("provider", "auto"),
+        secret=data.get("secret", ""),
+        options=_form_options(data),
+        fetch_certificate=data.get("fetch_certificate") == "on",
     )
     try:
+        if query.fetch_certificate:
+            query = await with_fetched_certificate(captured, query, deliveries_of(request).policy)
         verdict = run_verify(captured, query)
-    except ClientException as exc:
+    except HTTPException as exc:
         return Template("_verdict.html", context={"verdict": None, "error": exc.detail, "remembered": False})
     remembered = False
     if data.get("remember") == "on" and verdict.provider in signatures.names():
