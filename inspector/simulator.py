@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import SplitResult, quote
 
 import msgspec
 
@@ -27,6 +28,8 @@ STALE_SECONDS = 3600
 WRONG_SECRET_SUFFIX = "-not-the-secret"  # noqa: S105 - a marker, not a credential
 # Used when no --secret is given; printed, so the receiver under test can be set up with it.
 DEFAULT_SECRET = "inspector-test-secret"  # noqa: S105 - a published test value
+# Characters a path or query may carry as they are; everything else is percent-encoded (once: % is kept).
+_SAFE = "/%:@!$&'()*+,;=~-._"
 
 
 class SimulatorError(ValueError):
@@ -160,7 +163,8 @@ def prepare(
             f"{book.provider} has no sample event {event!r}; it has: {', '.join(book.events)}."
         )
     try:
-        parse_target(to)
+        # What the provider signs (Square, HubSpot) is the URL as it goes on the wire.
+        to = wire_url(parse_target(to))
     except (ValueError, TargetRefused) as exc:
         raise SimulatorError(f"--to {to!r}: {exc}") from None
     timestamp = now - STALE_SECONDS if stale_timestamp else now
@@ -203,11 +207,10 @@ def prepare(
     headers = [(name, value) for name, value in headers if name.lower() not in names]
     if book.id_header and book.id_header.lower() not in names:
         headers.append((book.id_header, ident))
-    url = signed.url or to
-    parts = parse_target(url)
+    parts = parse_target(signed.url or to)
     outbound = Outbound(
         method="POST",
-        url=url,
+        url=wire_url(parts),
         headers=[
             ("Host", netloc(parts)),
             *headers,
@@ -227,6 +230,13 @@ def prepare(
         bad_signature=bad_signature,
         timeout_seconds=book.timeout_seconds,
     )
+
+
+def wire_url(parts: SplitResult) -> str:
+    """The URL as it goes on the wire: the host in IDNA form, the path and query percent-encoded."""
+    path = quote(parts.path or "/", safe=_SAFE)
+    query = quote(parts.query, safe=_SAFE + "?")
+    return f"{parts.scheme}://{netloc(parts)}{path}" + (f"?{query}" if parts.query else "")
 
 
 class Sent(msgspec.Struct, frozen=True, kw_only=True):

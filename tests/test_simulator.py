@@ -266,3 +266,13 @@ def test_panel_errors_are_shown_escaped(client: httpx.Client, bin_id: str, form:
     html = trigger_panel(client, bin_id, **form)
     assert fragment in html
     assert "<b>" not in html
+
+
+def test_target_with_non_ascii_path_is_sent_percent_encoded(recording_target) -> None:
+    target: RecordingTarget = recording_target()
+    [sent] = asyncio.run(
+        send("github", "ping", to=f"{target.url}/crochet/é?q=ü", secret=SECRET, policy=LOCAL)
+    )
+    assert sent.accepted, sent.summary()
+    [recorded] = target.wait_for(1)
+    assert recorded.target == "/crochet/%C3%A9?q=%C3%BC"
