@@ -23,7 +23,9 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 from inspector.store import pgmigrate, rows
+from inspector.store import scan as scan_rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
@@ -444,6 +446,33 @@ class PostgresStore(Store):
             limit,
         )
         return [rows.summary_from_row(row) for row in found]
+
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        select = rows.find_select("r.body" if query.needs_body else "''::bytea")
+
+        async def fetch(low: int, high: int, newest_first: bool, n: int) -> list[Any]:
+            order = "DESC" if newest_first else "ASC"
+            return list(
+                await self._fetch(
+                    f"{select} WHERE r.bin_id = $1 AND r.id > $2 AND r.id < $3"
+                    f" ORDER BY r.id {order} LIMIT $4",
+                    bin_id,
+                    low,
+                    high,
+                    n,
+                )
+            )
+
+        return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
 
     async def count_requests(self, bin_id: str) -> int:
         return await self._fetchval("SELECT request_count FROM bins WHERE id = $1", bin_id) or 0

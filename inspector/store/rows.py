@@ -39,14 +39,26 @@ REQUEST_COLUMNS = (
 )
 # A summary is the request's own columns plus the verdict of its on-arrival signature check, if any,
 # and how its forwards stand.
-SUMMARY_SELECT = (
-    "SELECT r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
+SUMMARY_COLUMNS = (
+    "r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
     " r.received_at, r.rejected, c.provider, c.valid, c.reason,"
     " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id),"
     " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'delivered'),"
     " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'failed')"
-    " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
 )
+SUMMARY_FROM = " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
+SUMMARY_SELECT = f"SELECT {SUMMARY_COLUMNS}{SUMMARY_FROM}"
+
+
+def find_select(body: str) -> str:
+    """A summary plus what filters read of the record; `body` is the body column, or an empty
+    literal when no filter reads it (so a filtered scan does not load bodies it would not look at)."""
+    return (
+        f"SELECT {SUMMARY_COLUMNS}, r.headers, r.body_sha256, r.client_port, r.host, r.scheme,"
+        f" r.http_version, {body}{SUMMARY_FROM}"
+    )
+
+
 JOB_COLUMNS = (
     "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error,"
     " origin, claimed_until"
@@ -166,3 +178,28 @@ def summary_from_row(row: Any) -> RequestSummary:
         signature=SignatureCheck(provider=row[11], valid=bool(row[12]), reason=row[13]) if row[11] else None,
         forwarding=ForwardStatus(targets=row[14], delivered=row[15], failed=row[16]) if row[14] else None,
     )
+
+
+def found_from_row(row: Any) -> tuple[CapturedRequest, RequestSummary]:
+    """A row of `find_select`: the record (its body only if it was read) and its summary."""
+    summary = summary_from_row(row)
+    captured = CapturedRequest(
+        id=row[0],
+        bin_id=row[1],
+        method=row[2],
+        path=row[3],
+        sub_path=row[4],
+        query=row[5],
+        headers=_headers_decoder.decode(row[17]),
+        body=bytes(row[23]),
+        body_size=row[7],
+        body_sha256=row[18],
+        client_ip=row[8],
+        client_port=row[19],
+        host=row[20],
+        scheme=row[21],
+        http_version=row[22],
+        received_at=summary.received_at,
+        rejected=row[10],
+    )
+    return captured, summary

@@ -30,7 +30,9 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 from inspector.store import rows
+from inspector.store import scan as scan_rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
@@ -686,6 +688,29 @@ class SQLiteStore(Store):
             (bin_id, after, limit),
         )
         return [rows.summary_from_row(row) for row in found]
+
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        select = rows.find_select("r.body" if query.needs_body else "X''")
+
+        async def fetch(low: int, high: int, newest_first: bool, n: int) -> list[Any]:
+            order = "DESC" if newest_first else "ASC"
+            return list(
+                await self._reader().execute_fetchall(
+                    f"{select} WHERE r.bin_id = ? AND r.id > ? AND r.id < ? ORDER BY r.id {order} LIMIT ?",
+                    (bin_id, low, high, n),
+                )
+            )
+
+        return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
 
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
