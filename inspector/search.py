@@ -154,7 +154,7 @@ def parse_filters(items: Iterable[tuple[str, str]], *, ignore: Iterable[str] = (
         given.setdefault(name, []).append(value)
     if unknown:
         raise BadFilter(
-            f"unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+            f"unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(sorted(unknown))}"
             f" (filters are {', '.join(FILTER_PARAMETERS)})"
         )
     fields: dict[str, Any] = {}

@@ -23,8 +23,9 @@ from inspector.mediatypes import is_active_type
 from inspector.models import MAX_ID, Bin, BinChanges, CapturedRequest, RequestSummary
 from inspector.proxies import public_base_url, scope_origin
 from inspector.responses import ResponseSettings, validate_settings
+from inspector.search import BadFilter, RequestQuery, parse_filters
 from inspector.store import BinExists, Store, TooManyBins
-from inspector.web.access import OWNER_ONLY
+from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.deps import BinsDep, HubDep, Id, Index, SettingsDep, StoreDep
 
 MAX_PAGE = 500
@@ -206,6 +207,15 @@ def request_out(captured: CapturedRequest) -> RequestOut:
     )
 
 
+def request_filters(request: Request[Any, Any, Any], *others: str) -> RequestQuery:
+    """The filters among a request's query parameters; `others` names the endpoint's other parameters.
+    Anything else is a 400 that names it, so a typo never silently widens a search."""
+    try:
+        return parse_filters(request.query_params.multi_items(), ignore=(*TOKEN_PARAMETERS, *others))
+    except BadFilter as exc:
+        raise ClientException(str(exc)) from None
+
+
 def _bytes_response(
     data: bytes, content_type: str | None, filename: str, *, attachment: bool
 ) -> Response[bytes]:
@@ -346,9 +356,10 @@ class BinsController(Controller):
         await store.clear_requests(bin_id)
         await hub.publish(Event(kind="bin_cleared", bin_id=bin_id))
 
-    @get("/{bin_id:str}/requests", summary="List captured requests, newest first")
+    @get("/{bin_id:str}/requests", summary="List or search captured requests, newest first")
     async def list_requests(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         bin_id: str,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page size")] = 50,
@@ -359,7 +370,17 @@ class BinsController(Controller):
             ),
         ] = None,
     ) -> RequestPage:
+        """Filters (all must hold; repeated method/header/query/json: see docs/api.md): `method`, `path`
+        (glob on the sub-path), `q` (body text), `header=name:value`, `query=key:value`,
+        `json=a.b.c:value`, `content_type`, `min_size`, `max_size`, `since`, `until`, `provider`,
+        `event`, `signature=valid|invalid|unchecked`, `forward=delivered|failed|pending`; unknown
+        parameters are a 400. A filtered page looks at a bounded number of rows, so it may hold fewer
+        than `limit` items: keep following `next` until it is null."""
+        query = request_filters(request, "limit", "before")
         await existing_bin(store, bin_id)
+        if not query.empty:
+            found = await store.find_requests(bin_id, query, limit=limit, before=before)
+            return RequestPage(items=found.items, next=found.next)
         # One extra row tells whether an older page exists without a second query.
         rows = await store.list_requests(bin_id, limit=limit + 1, before=before)
         items = rows[:limit]

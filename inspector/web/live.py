@@ -22,38 +22,64 @@ from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.models import MAX_ID, CapturedRequest
 from inspector.proxies import TrustedProxies, scope_origin
+from inspector.search import EMPTY, RequestQuery
 from inspector.store import Store
 from inspector.web.access import READ, allowed, presented_tokens
-from inspector.web.api import request_out
+from inspector.web.api import request_filters, request_out
 from inspector.web.deps import Cursor, HubDep, SettingsDep, StoreDep
 
 CATCH_UP_PAGE = 500
+# A catch-up longer than this many pages ends the catch-up; live events go on from the cursor reached.
+MAX_CATCH_UP_PAGES = 10_000
 
 
-async def follow(store: Store, hub: Hub, bin_id: str, after: int) -> AsyncIterator[Event]:
+async def follow(
+    store: Store, hub: Hub, bin_id: str, after: int, query: RequestQuery = EMPTY
+) -> AsyncIterator[Event]:
     """Every event of a bin after request id `after`: first what was missed, then live.
 
     Subscribing before reading the store leaves no gap: a request committed while we catch up
     arrives as a live event too, and is skipped if the catch-up already gave it. The stream
     ends if the hub drops us for falling behind; the client reconnects and catches up again.
+    Under a filter, only captures that pass it (and the updates of those) are passed on.
     """
     async with hub.subscribe(bin_id) as subscription:
         last = after
-        while True:
-            missed = await store.requests_after(bin_id, after=last, limit=CATCH_UP_PAGE)
+        for _ in range(MAX_CATCH_UP_PAGES):
+            if query.empty:
+                missed = await store.requests_after(bin_id, after=last, limit=CATCH_UP_PAGE)
+                more = len(missed) == CATCH_UP_PAGE
+            else:
+                page = await store.find_requests(bin_id, query, after=last, limit=CATCH_UP_PAGE)
+                missed, more = page.items, page.more
+                last = max(last, page.next or 0)
             for summary in missed:
-                last = summary.id
+                last = max(last, summary.id)
                 yield Event(kind="request", bin_id=bin_id, request_id=summary.id)
-            if len(missed) < CATCH_UP_PAGE:
+            if not more:
                 break
         async for event in subscription:
             if event.kind == "request":
                 if event.request_id is None or event.request_id <= last:
                     continue
                 last = event.request_id
+            if (
+                not query.empty
+                and event.kind in ("request", "request_checked", "request_forwarded")
+                and not await passes(store, bin_id, query, event.request_id)
+            ):
+                continue
             yield event
             if event.kind == "bin_deleted":
                 return
+
+
+async def passes(store: Store, bin_id: str, query: RequestQuery, request_id: int | None) -> bool:
+    """Whether one capture passes a filter, asked of the store (a window of the one row)."""
+    if request_id is None:
+        return False
+    page = await store.find_requests(bin_id, query, after=request_id - 1, limit=1, scan=1)
+    return bool(page.items) and page.items[0].id == request_id
 
 
 class RenderOnce:
@@ -278,11 +304,12 @@ def event_stream(
     render: Callable[[Event], Awaitable[bytes | None]],
     *,
     ping: float,
+    query: RequestQuery = EMPTY,
 ) -> EventSourceResponse:
     """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen."""
 
     async def messages() -> AsyncIterator[bytes]:
-        async for event in follow(store, hub, bin_id, after):
+        async for event in follow(store, hub, bin_id, after, query):
             message = await render(event)
             if message is not None:
                 yield message
@@ -305,11 +332,12 @@ async def _stream(
     live: LiveViews = request.app.state.live
     caps: StreamCaps = request.app.state.streams
     render = live.json if named else live.html
+    query = request_filters(request, "after")
     try:
         cursor = _cursor(request.headers, after)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
-    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds)
+    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds, query=query)
     return caps.capped(bin_id, stream)
 
 
@@ -383,5 +411,6 @@ async def json_events(
     """Server-Sent Events: `request` events carry the full request as JSON (as GET .../requests/{rid}),
     with the request id as the event id. Reconnect with Last-Event-ID, or pass `after`, to receive
     everything captured since, then live events. Also `request_deleted`, `bin_cleared`, `bin_deleted`.
+    The filters of GET .../requests apply: then only captures that pass them are sent.
     """
     return await _stream(request, store, hub, settings, bin_id, after, named=True)

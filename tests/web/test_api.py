@@ -220,3 +220,140 @@ def test_a_last_event_id_that_is_no_request_id_is_refused(
             assert stream.status_code == 400, path
             stream.read()
             assert "Last-Event-ID" in stream.json()["detail"]
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+def _send(client: httpx.Client, method: str, url: str, **kwargs: object) -> int:
+    response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.text
+    return int(response.headers["x-inspector-request-id"])
+
+
+@pytest.fixture
+def searchable(client: httpx.Client, bin_id: str) -> dict[str, int]:
+    """One capture of each kind the filters tell apart, over HTTP; their ids by name."""
+    base = f"/b/{bin_id}"
+    return {
+        "get": _send(client, "GET", f"{base}/orders/1?status=paid&x=", headers={"x-tag": "1"}),
+        "stripe": _send(
+            client,
+            "PUT",
+            f"{base}/orders/2",
+            json={
+                "id": "evt_1",
+                "object": "event",
+                "type": "invoice.paid",
+                "data": {"object": {"id": "o_1"}},
+            },
+            headers={"stripe-signature": "t=1,v1=00"},
+        ),
+        "github": _send(
+            client,
+            "POST",
+            f"{base}/gh",
+            json={"ref": "main", "n": 3},
+            headers={"x-github-event": "push", "x-github-delivery": "d-1"},
+        ),
+        "binary": _send(
+            client,
+            "POST",
+            f"{base}/files/a.bin",
+            content=b"\x00\xff NeEdLe \x01" * 100,
+            headers={"content-type": "application/octet-stream"},
+        ),
+        "text": _send(
+            client,
+            "PROPFIND",
+            f"{base}/notes/deep/x",
+            content="Hello needle wörld".encode(),
+            headers={"content-type": "text/plain; charset=utf-8", "x-tag": "2"},
+        ),
+    }
+
+
+def _all_pages(client: httpx.Client, bin_id: str, params: list[tuple[str, str]], limit: int = 1) -> list[int]:
+    seen: list[int] = []
+    before: int | None = None
+    for _ in range(50):  # bounded: a handful of captures in pages of one
+        page_params = [*params, ("limit", str(limit))] + ([("before", str(before))] if before else [])
+        response = client.get(f"/api/bins/{bin_id}/requests", params=page_params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [item["id"] for item in page["items"]]
+        if page["next"] is None:
+            return seen
+        before = page["next"]
+    raise AssertionError("paging did not end")
+
+
+HTTP_FILTERS = [
+    ([("method", "PUT")], ["stripe"]),
+    ([("method", "get"), ("method", "PROPFIND")], ["get", "text"]),
+    ([("path", "/orders/*")], ["get", "stripe"]),
+    ([("q", "needle")], ["binary", "text"]),
+    ([("header", "x-tag:2")], ["text"]),
+    ([("header", "x-tag:")], ["get", "text"]),
+    ([("query", "status:paid")], ["get"]),
+    ([("json", "data.object.id:o_1")], ["stripe"]),
+    ([("json", "n:3")], ["github"]),
+    ([("content_type", "application/json")], ["stripe", "github"]),
+    ([("min_size", "1000")], ["binary"]),
+    ([("max_size", "0")], ["get"]),
+    ([("provider", "github"), ("event", "push")], ["github"]),
+    ([("event", "invoice.paid")], ["stripe"]),
+    ([("signature", "unchecked"), ("method", "PUT")], ["stripe"]),
+    ([("signature", "valid")], []),
+    ([("forward", "pending")], []),
+    ([("method", "POST"), ("q", "needle"), ("min_size", "10")], ["binary"]),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), HTTP_FILTERS, ids=[str(p) for p, _ in HTTP_FILTERS])
+def test_filters_over_http_with_filtered_pages(
+    client: httpx.Client, bin_id: str, searchable: dict[str, int], params: list, expected: list[str]
+) -> None:
+    wanted = sorted((searchable[name] for name in expected), reverse=True)
+    assert _all_pages(client, bin_id, params) == wanted
+    assert _all_pages(client, bin_id, params, limit=500) == wanted
+
+
+def test_time_filters(client: httpx.Client, bin_id: str) -> None:
+    first = _send(client, "POST", f"/b/{bin_id}/a")
+    middle = client.get(f"/api/bins/{bin_id}/requests/{first}").json()["received_at"]
+    second = _send(client, "POST", f"/b/{bin_id}/b")
+    assert _all_pages(client, bin_id, [("since", middle)]) == [second, first]
+    assert _all_pages(client, bin_id, [("until", middle)]) == [first]
+    assert _all_pages(client, bin_id, [("since", "2999-01-01T00:00:00Z")]) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("methd=GET", "unknown parameter: methd"),
+        ("foo=1&bar=2&method=GET", "unknown parameters: bar, foo"),
+        ("signature=maybe", "signature must be one of valid, invalid, unchecked"),
+        ("forward=lost", "forward must be one of"),
+        ("min_size=big", "min_size must be a whole number"),
+        ("since=yesterday", "since must be an ISO 8601 time"),
+        ("header=:x", "header must be NAME:VALUE"),
+        ("q=a&q=b", "q may be given once"),
+        ("path=" + "*" * 300, "path takes at most"),
+        ("limit=0", "limit"),
+    ],
+)
+def test_bad_filters_are_a_400_naming_them(
+    client: httpx.Client, bin_id: str, query: str, fragment: str
+) -> None:
+    response = client.get(f"/api/bins/{bin_id}/requests?{query}")
+    assert response.status_code == 400
+    assert fragment in response.text
+
+
+def test_filtered_paging_across_many_captures_has_no_gap_or_repeat(client: httpx.Client, bin_id: str) -> None:
+    ids = [
+        _send(client, "PUT" if i % 3 == 0 else "POST", f"/b/{bin_id}/n/{i}", content=b"x") for i in range(40)
+    ]
+    puts = [rid for i, rid in enumerate(ids) if i % 3 == 0]
+    assert _all_pages(client, bin_id, [("method", "PUT")], limit=4) == puts[::-1]

@@ -228,3 +228,26 @@ def test_live_streams_per_client_are_capped_by_proxy_aware_address(start_server)
                 assert others.status_code == 200
             assert http.delete(f"/api/bins/{first}").status_code == 204
             assert opens(http, f"/api/bins/{third}/stream", headers=alice)
+
+
+def test_a_filtered_stream_sends_only_matching_captures(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    capture(client, bin_id, b"{}", "/other")
+    before = capture(client, bin_id, b'{"type": "a"}', "/orders/1")
+    params = {"after": 0, "path": "/orders/*", "json": "type:a"}
+    with httpx.stream("GET", f"{server.url}/api/bins/{bin_id}/stream", params=params, timeout=10) as stream:
+        events = read_sse(stream)
+        (caught_up,) = request_events(events, 1)
+        capture(client, bin_id, b'{"type": "a"}', "/other")
+        capture(client, bin_id, b'{"type": "b"}', "/orders/2")
+        live_id = capture(client, bin_id, b'{"type": "a"}', "/orders/3")
+        (live,) = request_events(events, 1)
+    assert int(caught_up["id"]) == before
+    assert int(live["id"]) == live_id  # the two captures in between did not pass
+
+
+def test_a_stream_refuses_unknown_filters(server: ServerProcess, bin_id: str) -> None:
+    response = httpx.get(f"{server.url}/api/bins/{bin_id}/stream?pth=/x", timeout=10)
+    assert response.status_code == 400
+    assert "pth" in response.text
