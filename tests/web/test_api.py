@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import shutil
+import subprocess
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from conftest import ServerProcess, send_raw
 
 
 def capture(client: httpx.Client, bin_id: str, n: int) -> list[int]:
@@ -357,3 +362,197 @@ def test_filtered_paging_across_many_captures_has_no_gap_or_repeat(client: httpx
     ]
     puts = [rid for i, rid in enumerate(ids) if i % 3 == 0]
     assert _all_pages(client, bin_id, [("method", "PUT")], limit=4) == puts[::-1]
+
+
+# -- exports and imports ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def har_validator(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
+    """The real har-validator from npm: a function that answers "" for a valid HAR log, else the errors."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm is not installed: the HAR validity test needs har-validator")
+    folder = tmp_path_factory.mktemp("har")
+    install = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), "har-validator@5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"npm could not install har-validator: {install.stderr[-500:]}")
+    script = folder / "validate.js"
+    script.write_text(
+        "const validate = require('har-validator');\n"
+        "let input = '';\n"
+        "process.stdin.on('data', (c) => { input += c; });\n"
+        "process.stdin.on('end', () => validate.har(JSON.parse(input))"
+        ".then(() => process.exit(0))"
+        ".catch((e) => { console.log(JSON.stringify(e.errors || String(e))); process.exit(1); }));\n"
+    )
+
+    def check(har: bytes) -> str:
+        done = subprocess.run(
+            ["node", str(script)], input=har, capture_output=True, timeout=60, cwd=folder, check=False
+        )
+        return "" if done.returncode == 0 else (done.stdout + done.stderr).decode()
+
+    return check
+
+
+@pytest.fixture
+def varied(server: ServerProcess, client: httpx.Client, bin_id: str) -> list[int]:
+    """Captures that test exactness: binary, duplicate headers, PROPFIND, non-UTF-8 header bytes, forms."""
+    ids = [
+        _send(client, "POST", f"/b/{bin_id}/bin%2Fary//x?b=1&b=2&c", content=bytes(range(256)) * 3),
+        _send(
+            client,
+            "PROPFIND",
+            f"/b/{bin_id}/dav",
+            content=b"<?xml version='1.0'?><propfind xmlns='DAV:'/>",
+            headers=[("depth", "1"), ("x-dup", "a"), ("X-Dup", "b"), ("x-dup", "a")],
+        ),
+        _send(client, "POST", f"/b/{bin_id}/form", data={"a": "é", "b": "&="}),
+        _send(client, "PUT", f"/b/{bin_id}/json", json={"type": "invoice.paid", "emoji": "☃"}),
+        _send(client, "GET", f"/b/{bin_id}"),
+    ]
+    answer = send_raw(
+        server.url,
+        f"POST /b/{bin_id}/raw HTTP/1.1\r\nHost: x\r\nX-Bytes: caf\xe9 \xff\r\nX-Utf8: ".encode("latin-1")
+        + "café".encode()
+        + b"\r\nContent-Length: 3\r\n\r\n\x00\x01\x02",
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    ids.append(int(re.search(rb"x-inspector-request-id: (\d+)", answer).group(1)))
+    return ids
+
+
+def _exact(client: httpx.Client, bin_id: str) -> list[tuple]:
+    """Each capture of a bin as the bytes that matter, oldest first."""
+    out = []
+    for item in reversed(client.get(f"/api/bins/{bin_id}/requests", params={"limit": 500}).json()["items"]):
+        record = client.get(f"/api/bins/{bin_id}/requests/{item['id']}").json()
+        body = client.get(f"/api/bins/{bin_id}/requests/{item['id']}/body").content
+        headers = [tuple(h) for h in record["headers"]]
+        out.append(
+            (record["method"], record["sub_path"], record["query"], headers, body, record["received_at"])
+        )
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["har", "ndjson"])
+def test_a_bin_exported_and_imported_comes_back_byte_exact(
+    client: httpx.Client, bin_id: str, varied: list[int], har_validator, fmt: str
+) -> None:
+    exported = client.get(f"/api/bins/{bin_id}/export", params={"format": fmt})
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    if fmt == "har":
+        assert har_validator(exported.content) == ""
+        assert len(json.loads(exported.content)["log"]["entries"]) == len(varied)
+    else:
+        lines = exported.content.splitlines()
+        assert [json.loads(line)["id"] for line in lines] == varied  # the API's own record, oldest first
+    other = client.post("/api/bins").json()["id"]
+    imported = client.post(
+        f"/api/bins/{other}/import",
+        content=exported.content,
+        headers={"content-type": exported.headers["content-type"]},
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["imported"] == len(varied)
+    original, copy = _exact(client, bin_id), _exact(client, other)
+    if fmt == "har":  # HAR keeps times to the millisecond
+        original = [row[:5] for row in original]
+        copy = [row[:5] for row in copy]
+    assert copy == original
+
+
+def test_each_request_exports_in_every_format(
+    server: ServerProcess, client: httpx.Client, bin_id: str, varied: list[int], har_validator
+) -> None:
+    for request_id in varied:
+        har = client.get(f"/api/bins/{bin_id}/requests/{request_id}/export?format=har")
+        assert har.status_code == 200 and har_validator(har.content) == ""
+        record = client.get(f"/api/bins/{bin_id}/requests/{request_id}/export?format=json").json()
+        assert record == client.get(f"/api/bins/{bin_id}/requests/{request_id}").json()
+    raw = client.get(f"/api/bins/{bin_id}/requests/{varied[1]}/export?format=raw").content
+    assert raw.startswith(f"PROPFIND /b/{bin_id}/dav HTTP/1.1\r\n".encode())
+    assert b"\r\nx-dup: a\r\nx-dup: b\r\nx-dup: a\r\n" in raw
+    assert raw.endswith(b"\r\n\r\n<?xml version='1.0'?><propfind xmlns='DAV:'/>")
+    binary = client.get(f"/api/bins/{bin_id}/requests/{varied[0]}/export?format=har").json()
+    post = binary["log"]["entries"][0]["request"]["postData"]
+    assert base64.b64decode(post["text"]) == bytes(range(256)) * 3 and post["_encoding"] == "base64"
+
+
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
+def test_an_exported_curl_command_replayed_to_another_bin_gives_the_same_bytes(
+    server: ServerProcess, client: httpx.Client, bin_id: str, varied: list[int], which: int
+) -> None:
+    request_id = varied[which]
+    command = client.get(f"/api/bins/{bin_id}/requests/{request_id}/export?format=curl").text
+    other = client.post("/api/bins").json()["id"]
+    command = command.replace(f"{server.url}/b/{bin_id}", f"{server.url}/b/{other}")
+    assert other in command
+    done = subprocess.run(["sh", "-c", command], capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    original = _exact(client, bin_id)[which]
+    (copy,) = _exact(client, other)
+    # What curl writes itself (or is told to leave out), and hop-by-hop headers, which are never replayed.
+    skip = {"host", "content-length", "user-agent", "accept", "connection"}
+    assert copy[:3] == original[:3] and copy[4] == original[4]
+    assert [h for h in copy[3] if h[0] not in skip] == [h for h in original[3] if h[0] not in skip]
+
+
+def test_a_filtered_bin_export(client: httpx.Client, bin_id: str, varied: list[int]) -> None:
+    lines = client.get(
+        f"/api/bins/{bin_id}/export?format=ndjson&method=PUT&method=PROPFIND"
+    ).content.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [varied[1], varied[3]]
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "fragment"),
+    [
+        ("/export?format=zip", None, "format"),
+        ("/export?format=har&methd=GET", None, "unknown parameter: methd"),
+        ("/import", b"", "nothing to import"),
+        ("/import", b"{not json", "line 1 is not a request record"),
+        (
+            "/import",
+            b'{"log": {"entries": [{"request": {"method": "GET"}}]}}',
+            "request.url must be a string",
+        ),
+        (
+            "/import",
+            b'{"log": {"entries": [{"request": {"method": "GET", "url": "ftp://x/"}}]}}',
+            "http(s) URL",
+        ),
+    ],
+)
+def test_bad_exports_and_imports_are_a_400(
+    client: httpx.Client, bin_id: str, url: str, body: bytes | None, fragment: str
+) -> None:
+    if body is None:
+        response = client.get(f"/api/bins/{bin_id}{url}")
+    else:
+        response = client.post(
+            f"/api/bins/{bin_id}{url}", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400, response.text
+    assert fragment in response.text
+
+
+def test_importing_into_a_private_bin_needs_its_token(client: httpx.Client) -> None:
+    created = client.post("/api/bins", json={"private": True}).json()
+    record = b'{"log": {"entries": []}}'
+    json_type = {"content-type": "application/json"}
+    assert (
+        client.post(f"/api/bins/{created['id']}/import", content=record, headers=json_type).status_code == 401
+    )
+    answer = client.post(
+        f"/api/bins/{created['id']}/import",
+        content=record,
+        headers={**json_type, "authorization": f"Bearer {created['token']}"},
+    )
+    assert answer.status_code == 201 and answer.json() == {"imported": 0, "ids": []}
