@@ -45,7 +45,7 @@ from inspector.web.csrf import CrossSiteGuard
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.health import healthz, store_unavailable
-from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
+from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events, wait_next
 from inspector.web.pages import (
     access_denied_page,
     attempt_panel,
@@ -224,6 +224,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             DeliveriesController,
             html_events,
             json_events,
+            wait_next,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),
         ],
         dependencies=provide(store, hub, bins, settings),

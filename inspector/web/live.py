@@ -6,14 +6,16 @@ import asyncio
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import jinja2
 import msgspec
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -80,6 +82,54 @@ async def passes(store: Store, bin_id: str, query: RequestQuery, request_id: int
         return False
     page = await store.find_requests(bin_id, query, after=request_id - 1, limit=1, scan=1)
     return bool(page.items) and page.items[0].id == request_id
+
+
+async def next_match(
+    store: Store, hub: Hub, bin_id: str, query: RequestQuery, *, after: int | None, wait: float
+) -> int | None:
+    """The id of the first capture after `after` (None: after the newest now) that passes `query`,
+    waiting up to `wait` seconds for one; None if none came.
+
+    The hub only wakes us; the store says what is there. Subscribing before the first read leaves no
+    gap, and if the hub drops us (or cannot deliver) we fall back to reading the store every second.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    async with hub.subscribe(bin_id) as subscription:
+        if after is None:
+            newest = await store.list_requests(bin_id, limit=1)
+            after = newest[0].id if newest else 0
+        events = aiter(subscription)
+        listening = True
+        cursor = after
+        while True:  # bounded by the deadline: each round waits or reads at least one window
+            if query.empty:
+                found = await store.requests_after(bin_id, after=cursor, limit=1)
+                if found:
+                    return found[0].id
+                more = False
+            else:
+                page = await store.find_requests(bin_id, query, after=cursor, limit=1)
+                if page.items:
+                    return page.items[0].id
+                cursor, more = page.next or cursor, page.more
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            if more:
+                continue  # the window ended before the newest capture: read on without waiting
+            if not listening:
+                await asyncio.sleep(min(1.0, remaining))
+                continue
+            try:
+                event = await asyncio.wait_for(anext(events), remaining)
+            except TimeoutError:
+                return None
+            except StopAsyncIteration:
+                listening = False
+                continue
+            if event.kind == "bin_deleted":
+                return None
 
 
 class RenderOnce:
@@ -414,3 +464,37 @@ async def json_events(
     The filters of GET .../requests apply: then only captures that pass them are sent.
     """
     return await _stream(request, store, hub, settings, bin_id, after, named=True)
+
+
+# Long polls wait at most this long; clients that want longer ask again with the same `after`.
+MAX_WAIT_SECONDS = 300
+
+
+@get(
+    "/api/bins/{bin_id:str}/requests/next",
+    tags=["bins"],
+    summary="Wait for the next capture (long poll)",
+    responses={204: ResponseSpec(None, description="No matching capture came before the timeout")},
+)
+async def wait_next(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    hub: HubDep,
+    bin_id: str,
+    after: Cursor = None,
+    wait: Annotated[
+        float, Parameter(query="timeout", gt=0, le=MAX_WAIT_SECONDS, description="Seconds to wait")
+    ] = 30,
+) -> Response[Any]:
+    """The first capture after `after` (default: the newest when the call starts) that passes the
+    filters of GET .../requests, in full (as GET .../requests/{rid}), as soon as it is captured.
+    After `timeout` seconds with none: 204 No Content. Ask again with `after` set to the id received
+    to follow a bin one capture at a time without missing any."""
+    query = request_filters(request, "after", "timeout")
+    if await store.get_bin(bin_id) is None:
+        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+    found = await next_match(store, hub, bin_id, query, after=after, wait=wait)
+    captured = await store.get_request(bin_id, found) if found is not None else None
+    if captured is None:
+        return Response(content=None, status_code=204)
+    return Response(content=request_out(captured))

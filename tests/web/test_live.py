@@ -251,3 +251,76 @@ def test_a_stream_refuses_unknown_filters(server: ServerProcess, bin_id: str) ->
     response = httpx.get(f"{server.url}/api/bins/{bin_id}/stream?pth=/x", timeout=10)
     assert response.status_code == 400
     assert "pth" in response.text
+
+
+# -- waiting for the next capture ----------------------------------------------------------------
+
+
+def _in_background(call) -> tuple[threading.Thread, list]:
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_next_answers_a_capture_made_after_the_call_started(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    earlier = capture(client, bin_id)
+    url = f"{server.url}/api/bins/{bin_id}/requests/next"
+    thread, result = _in_background(lambda: httpx.get(url, params={"timeout": 20}, timeout=30))
+    later = []
+    for n in range(60):  # until the call answers; it may take a moment to start
+        later.append(capture(client, bin_id, f'{{"n": {n}}}'.encode(), "/later"))
+        thread.join(0.25)
+        if not thread.is_alive():
+            break
+    (answer,) = result
+    assert answer.status_code == 200
+    assert answer.json()["id"] in later and answer.json()["id"] != earlier
+    assert answer.json()["sub_path"] == "/later"
+
+
+def test_next_with_after_and_filters_skips_what_does_not_match(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    start = capture(client, bin_id)
+    capture(client, bin_id, b'{"type": "a"}', "/skip")
+    url = f"{server.url}/api/bins/{bin_id}/requests/next"
+    params = {"after": start, "json": "type:b", "timeout": 20}
+    thread, result = _in_background(lambda: httpx.get(url, params=params, timeout=30))
+    time.sleep(0.3)
+    capture(client, bin_id, b'{"type": "c"}', "/skip")
+    wanted = capture(client, bin_id, b'{"type": "b"}', "/hit")
+    thread.join(25)
+    (answer,) = result
+    assert answer.status_code == 200 and answer.json()["id"] == wanted
+    # Already there: answered at once.
+    again = httpx.get(url, params={"after": start, "path": "/hit", "timeout": 5}, timeout=10)
+    assert again.json()["id"] == wanted
+
+
+def test_next_times_out_with_204(server: ServerProcess, client: httpx.Client, bin_id: str) -> None:
+    capture(client, bin_id)  # made before the call: not what it waits for
+    began = time.monotonic()
+    answer = httpx.get(f"{server.url}/api/bins/{bin_id}/requests/next?timeout=0.5", timeout=10)
+    assert answer.status_code == 204 and answer.content == b""
+    assert 0.4 < time.monotonic() - began < 5
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "fragment"),
+    [("timeout=0", 400, "timeout"), ("timeout=9999", 400, "timeout"), ("evnt=push", 400, "evnt")],
+)
+def test_next_refuses_bad_parameters(
+    server: ServerProcess, bin_id: str, query: str, status: int, fragment: str
+) -> None:
+    answer = httpx.get(f"{server.url}/api/bins/{bin_id}/requests/next?{query}", timeout=10)
+    assert answer.status_code == status and fragment in answer.text
+
+
+def test_next_on_a_missing_bin_is_a_404(server: ServerProcess) -> None:
+    assert (
+        httpx.get(f"{server.url}/api/bins/no-such-bin-x/requests/next?timeout=1", timeout=10).status_code
+        == 404
+    )
