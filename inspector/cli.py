@@ -498,3 +498,13 @@ def forward(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     raise SystemExit(run_forwarder(forwarder))
+
+
+def _register_commands() -> None:
+    """Commands kept in modules of their own."""
+    from inspector.cli_wait import wait
+
+    main.add_command(wait)
+
+
+_register_commands()
