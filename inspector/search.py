@@ -9,7 +9,6 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from inspector import detection
 from inspector.models import CapturedRequest, RequestSummary
 from inspector.pathglob import compile_glob, count_wildcards
 
@@ -74,7 +73,7 @@ class RequestQuery(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def needs_body(self) -> bool:
         """Whether matching reads the body (otherwise the store may leave it out)."""
-        return bool(self.text or self.json or self.provider or self.event)
+        return bool(self.text or self.json)
 
     def params(self) -> list[tuple[str, str]]:
         """The filters as query parameters again (for page URLs and links)."""
@@ -275,13 +274,10 @@ def matches(query: RequestQuery, captured: CapturedRequest, summary: RequestSumm
             present, found = _json_at(data, path)
             if not present or (value is not None and not _json_equals(found, value)):
                 return False
-    if query.provider is not None or query.event is not None:
-        detected = detection.detect(captured.headers, captured.body)
-        if query.provider is not None and detected.provider != query.provider:
-            return False
-        if query.event is not None and detected.event != query.event:
-            return False
-    return True
+    # Labelled by the store when the capture was stored (inspector/detection.py).
+    if query.provider is not None and summary.provider != query.provider:
+        return False
+    return query.event is None or summary.event == query.event
 
 
 class FoundPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -66,7 +66,7 @@ _INSERT_REQUESTS = (
     f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[],"
     " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[],"
     " $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[],"
-    " $18::bytea[])"
+    " $18::bytea[], $19::text[], $20::text[], $21::text[])"
 )
 _STATEMENT_BYTES = 64 * 2**20
 _STATEMENT_ROWS = 2000
@@ -414,7 +414,7 @@ class PostgresStore(Store):
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchrow(
-            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = $1 AND id = $2",
+            f"{rows.REQUEST_SELECT} WHERE bin_id = $1 AND id = $2",
             bin_id,
             request_id,
         )
@@ -861,6 +861,7 @@ def _statement_slices(requests: Sequence[CapturedRequest]) -> list[tuple[int, in
 
 def _columns(ids: Sequence[int], requests: Sequence[CapturedRequest]) -> list[list[Any]]:
     """The arrays _INSERT_REQUESTS takes: one per column, in REQUEST_COLUMNS order after the id."""
+    labelled = [rows.labels(r) for r in requests]
     return [
         list(ids),
         [r.bin_id for r in requests],
@@ -880,6 +881,7 @@ def _columns(ids: Sequence[int], requests: Sequence[CapturedRequest]) -> list[li
         [r.received_at for r in requests],
         [r.rejected for r in requests],
         [r.body for r in requests],
+        *([label[i] for label in labelled] for i in range(3)),
     ]
 
 

@@ -49,7 +49,7 @@ log = structlog.get_logger(__name__)
 # What each `synchronous` setting survives is explained in docs/durability.md.
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
-# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (18 a row).
+# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (21 a row).
 _ROWS_PER_STATEMENT = 500
 
 
@@ -60,7 +60,7 @@ def _insert_requests(count: int) -> str:
     A row whose bin was deleted while the request waited in the queue is skipped rather than
     failing the statement, so the other requests still commit.
     """
-    values = ", ".join(["(" + ", ".join("?" * 18) + ")"] * count)
+    values = ", ".join(["(" + ", ".join("?" * 21) + ")"] * count)
     return (
         f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM (VALUES {values}) AS batch"
         " WHERE EXISTS (SELECT 1 FROM bins WHERE bins.id = batch.column2)"
@@ -661,7 +661,7 @@ class SQLiteStore(Store):
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchone(
-            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = ? AND id = ?",
+            f"{rows.REQUEST_SELECT} WHERE bin_id = ? AND id = ?",
             (bin_id, request_id),
         )
         return rows.request_from_row(row) if row else None
@@ -811,4 +811,5 @@ def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
         r.received_at.isoformat(),
         r.rejected,
         r.body,
+        *rows.labels(r),
     )

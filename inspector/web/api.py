@@ -114,6 +114,11 @@ class RequestOut(msgspec.Struct):
     http_version: str
     received_at: datetime
     rejected: str | None
+    # Who sent it and what it reports, as far as it tells (null when it does not), and the bin's
+    # earliest capture with the same delivery id when this one repeats it (null when none).
+    provider: str | None = None
+    event: str | None = None
+    duplicate_of: int | None = None
 
 
 def _bin_out(request: Request, settings: Settings, bin: Bin, count: int, token: str | None = None) -> BinOut:
@@ -213,6 +218,9 @@ def request_out(captured: CapturedRequest) -> RequestOut:
         http_version=captured.http_version,
         received_at=captured.received_at,
         rejected=captured.rejected,
+        provider=captured.provider,
+        event=captured.event,
+        duplicate_of=captured.duplicate_of,
     )
 
 

@@ -765,3 +765,42 @@ async def test_filtered_paging_through_a_large_bin_has_no_gap_or_repeat(store: S
     assert [i.id for i in page.items] == puts[2:5] and page.more and page.next == puts[4]
     tail = await store.find_requests("bin-one", query, limit=100, after=puts[-1])
     assert tail.items == [] and tail.next == ids[-1] and not tail.more
+
+
+DELIVERY_HEADERS = [
+    [("x-github-event", "push"), ("x-github-delivery", "gh-1")],
+    [("x-shopify-topic", "orders/create"), ("x-shopify-webhook-id", "sh-1")],
+    [("x-gitlab-event", "Push Hook"), ("x-gitlab-event-uuid", "gl-1")],
+    [("webhook-id", "msg_1")],
+    [("svix-id", "msg_2")],
+    [("linear-delivery", "ln-1"), ("linear-event", "Issue")],
+]
+
+
+@pytest.mark.parametrize("headers", DELIVERY_HEADERS, ids=[h[-1][0] for h in DELIVERY_HEADERS])
+async def test_a_repeated_delivery_id_marks_a_duplicate_of_the_first(store: Store, headers: list) -> None:
+    await store.create_bin(make_bin("bin-two"))
+    first = await store.add_request(make_request(headers=headers))
+    other = await store.add_request(make_request(headers=[(k, v + "-other") for k, v in headers]))
+    again = await store.add_request(make_request(headers=headers))
+    third = await store.add_request(make_request(headers=headers))
+    elsewhere = await store.add_request(make_request("bin-two", headers=headers))  # per bin only
+    assert (await store.get_request("bin-one", first)).duplicate_of is None
+    assert (await store.get_request("bin-one", other)).duplicate_of is None
+    assert (await store.get_request("bin-one", again)).duplicate_of == first
+    assert (await store.get_summary("bin-one", third)).duplicate_of == first
+    assert (await store.get_request("bin-two", elsewhere)).duplicate_of is None
+    listed = {s.id: s.duplicate_of for s in await store.list_requests("bin-one", limit=10)}
+    assert listed == {first: None, other: None, again: first, third: first}
+
+
+async def test_stripe_events_are_labelled_and_their_retries_marked(store: Store) -> None:
+    body = b'{"id": "evt_9", "object": "event", "type": "charge.succeeded", "data": {}}'
+    first = await store.add_request(make_request(body=body, headers=[("stripe-signature", "t=1,v1=a")]))
+    retry = await store.add_request(make_request(body=body, headers=[("stripe-signature", "t=2,v1=b")]))
+    loaded = await store.get_request("bin-one", retry)
+    assert (loaded.provider, loaded.event, loaded.duplicate_of) == ("stripe", "charge.succeeded", first)
+    nul = await store.add_request(
+        make_request(body=b'{"type": "a\\u0000b", "api_app_id": "A", "team_id": "T"}')
+    )
+    assert (await store.get_summary("bin-one", nul)).event == "ab"  # a label never stops a capture

@@ -556,3 +556,60 @@ def test_importing_into_a_private_bin_needs_its_token(client: httpx.Client) -> N
         headers={**json_type, "authorization": f"Bearer {created['token']}"},
     )
     assert answer.status_code == 201 and answer.json() == {"imported": 0, "ids": []}
+
+
+# -- provider, event and duplicates --------------------------------------------------------------
+
+DUPLICATE_SENDS = [
+    ({"x-github-event": "push", "x-github-delivery": "72d3162e"}, b'{"ref": "main"}', "github", "push"),
+    (
+        {"x-shopify-topic": "orders/create", "x-shopify-webhook-id": "b54557e4"},
+        b"{}",
+        "shopify",
+        "orders/create",
+    ),
+    (
+        {"webhook-id": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"},
+        b'{"type": "user.created"}',
+        "standard-webhooks",
+        "user.created",
+    ),
+    (
+        {"svix-id": "msg_p5jXN8AQM9LWM0D4loKWxJek"},
+        b'{"type": "invoice.paid"}',
+        "standard-webhooks",
+        "invoice.paid",
+    ),
+    (
+        {"stripe-signature": "t=1,v1=00", "content-type": "application/json"},
+        b'{"id": "evt_1NG8Du2eZvKYlo2CUI79vXWy", "object": "event", "type": "charge.succeeded"}',
+        "stripe",
+        "charge.succeeded",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "provider", "event"), DUPLICATE_SENDS, ids=[s[2] for s in DUPLICATE_SENDS]
+)
+def test_a_repeated_delivery_is_a_duplicate_of_the_first(
+    client: httpx.Client, bin_id: str, headers: dict, body: bytes, provider: str, event: str
+) -> None:
+    first = _send(client, "POST", f"/b/{bin_id}/hook", content=body, headers=headers)
+    _send(client, "POST", f"/b/{bin_id}/hook", content=b'{"other": 1}')
+    retry = _send(client, "POST", f"/b/{bin_id}/hook", content=body, headers=headers)
+    record = client.get(f"/api/bins/{bin_id}/requests/{retry}").json()
+    assert (record["provider"], record["event"], record["duplicate_of"]) == (provider, event, first)
+    original = client.get(f"/api/bins/{bin_id}/requests/{first}").json()
+    assert (original["provider"], original["duplicate_of"]) == (provider, None)
+    items = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
+    newest = items[0]
+    assert (newest["id"], newest["provider"], newest["event"], newest["duplicate_of"]) == (
+        retry,
+        provider,
+        event,
+        first,
+    )
+    assert _all_pages(client, bin_id, [("provider", provider), ("event", event)]) == [retry, first]
+    page = client.get(f"/bins/{bin_id}").text
+    assert f"duplicate of #{first}" in page
