@@ -485,7 +485,7 @@ class BinsController(Controller):
             ),
         ] = None,
     ) -> RequestPage:
-        """Filters (all must hold; repeated method/header/query/json: see docs/api.md): `method`, `path`
+        """Filters (all must hold; repeated method/header/query/json: see docs/search.md): `method`, `path`
         (glob on the sub-path), `q` (body text), `header=name:value`, `query=key:value`,
         `json=a.b.c:value`, `content_type`, `min_size`, `max_size`, `since`, `until`, `provider`,
         `event`, `signature=valid|invalid|unchecked`, `forward=delivered|failed|pending`; unknown
