@@ -502,9 +502,11 @@ def forward(
 
 def _register_commands() -> None:
     """Commands kept in modules of their own."""
+    from inspector.cli_mcp import mcp
     from inspector.cli_wait import wait
 
     main.add_command(wait)
+    main.add_command(mcp)
 
 
 _register_commands()

@@ -131,6 +131,25 @@ class Bin:
             before = page["next"]
         return found
 
+    def summaries(self, params: Sequence[tuple[str, str]] = (), *, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest matching captures as the list gives them (no bodies), newest first."""
+        found: list[dict[str, Any]] = []
+        before: int | None = None
+        for _ in range(100_000):  # bounded: each page moves `before` down
+            extra = [("before", str(before))] if before else []
+            page = self._call(
+                "GET", "/requests", params=[*params, ("limit", str(min(limit, 500))), *extra]
+            ).json()
+            found += page["items"]
+            if len(found) >= limit or page["next"] is None:
+                return found[:limit]
+            before = page["next"]
+        return found[:limit]
+
+    def post(self, path: str, payload: Any) -> Any:
+        """POST JSON to one of the bin's API paths (verify, replay, ...) and return the JSON answer."""
+        return self._call("POST", path, json=payload).json()
+
     def get(self, request_id: int) -> Received:
         return _received.decode(self._call("GET", f"/requests/{request_id}").content)
 
