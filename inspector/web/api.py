@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote
 
 import msgspec
+import structlog
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
@@ -31,6 +32,8 @@ from inspector.search import BadFilter, RequestQuery, parse_filters
 from inspector.store import BinExists, Store, TooManyBins
 from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.deps import BinsDep, HubDep, Id, Index, SettingsDep, StoreDep
+
+log = structlog.get_logger(__name__)
 
 MAX_PAGE = 500
 # Exports read the bin this many captures at a time; imports take at most this many captures at once.
@@ -354,7 +357,7 @@ async def matching_requests(store: Store, bin_id: str, query: RequestQuery) -> A
         return
     last_id = newest[0].id
     cursor = 0
-    for _ in range(MAX_ID):  # bounded by the bin: each round moves the cursor on
+    for _ in range(last_id + 1):  # bounded: each round moves the cursor on by a row at least
         if query.empty:
             items = await store.requests_after(bin_id, after=cursor, limit=EXPORT_PAGE)
             more = len(items) == EXPORT_PAGE
@@ -632,7 +635,12 @@ class BinsController(Controller):
         for captured in captures:
             request_id = await store.add_request(captured)
             ids.append(request_id)
-            await hub.publish(
-                Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
-            )
+            try:
+                await hub.publish(
+                    Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
+                )
+            except Exception:
+                # Best effort, as for captures: the capture is stored, and live views and workers
+                # catch up from the store.
+                log.warning("import event not published", bin=bin_id, request_id=request_id, exc_info=True)
         return ImportOut(imported=len(ids), ids=ids)

@@ -102,7 +102,7 @@ async def next_match(
         events = aiter(subscription)
         listening = True
         cursor = after
-        while True:  # bounded by the deadline: each round waits or reads at least one window
+        while loop.time() < deadline:  # each round reads a window of the bin or waits for an event
             if query.empty:
                 found = await store.requests_after(bin_id, after=cursor, limit=1)
                 if found:
@@ -130,6 +130,7 @@ async def next_match(
                 continue
             if event.kind == "bin_deleted":
                 return None
+        return None
 
 
 class RenderOnce:
