@@ -28,6 +28,10 @@ FOUND, TIMED_OUT, FAILED = 0, 1, 2
 @click.option("--content-type", help="Part of the Content-Type.")
 @click.option("--provider", help="Detected provider, e.g. github, stripe.")
 @click.option("--event", help="Detected event type, e.g. push, invoice.paid.")
+@click.option("--min-size", type=click.IntRange(min=0), help="Smallest body size in bytes.")
+@click.option("--max-size", type=click.IntRange(min=0), help="Largest body size in bytes.")
+@click.option("--since", help="Received at or after this ISO 8601 time.")
+@click.option("--until", help="Received at or before this ISO 8601 time.")
 @click.option("--signature", type=click.Choice(["valid", "invalid", "unchecked"]))
 @click.option("--forward", type=click.Choice(["delivered", "failed", "pending"]))
 def wait(
@@ -44,6 +48,10 @@ def wait(
     content_type: str | None,
     provider: str | None,
     event: str | None,
+    min_size: int | None,
+    max_size: int | None,
+    since: str | None,
+    until: str | None,
     signature: str | None,
     forward: str | None,
 ) -> None:
@@ -61,6 +69,10 @@ def wait(
         ("content_type", content_type),
         ("provider", provider),
         ("event", event),
+        ("min_size", None if min_size is None else str(min_size)),
+        ("max_size", None if max_size is None else str(max_size)),
+        ("since", since),
+        ("until", until),
         ("signature", signature),
         ("forward", forward),
     ]

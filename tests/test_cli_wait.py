@@ -56,7 +56,17 @@ def test_wait_with_after_and_filters_answers_at_once(server: ServerProcess, bin_
     first = int(httpx.put(f"{url}/x", content=b"1").headers["x-inspector-request-id"])
     wanted = int(httpx.post(f"{url}/orders/9", content=b"2").headers["x-inspector-request-id"])
     began = time.monotonic()
-    done = run_wait(f"{server.url}/bins/{bin_id}", "--after", "0", "--method", "POST", "--path", "/orders/*")
+    done = run_wait(
+        f"{server.url}/bins/{bin_id}",
+        "--after",
+        "0",
+        "--method",
+        "POST",
+        "--path",
+        "/orders/*",
+        "--min-size",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["id"] == wanted != first
     assert time.monotonic() - began < 20
@@ -72,6 +82,8 @@ def test_wait_exits_2_when_it_cannot_wait(server: ServerProcess, bin_id: str, cl
     assert run_wait(f"{server.url}/b/no-such-bin-zz", "--timeout", "1").returncode == 2
     bad = run_wait(f"{server.url}/b/{bin_id}", "--timeout", "1", "--header", ":x")
     assert bad.returncode == 2 and "header must be NAME:VALUE" in bad.stderr
+    late = run_wait(f"{server.url}/b/{bin_id}", "--timeout", "1", "--since", "yesterday")
+    assert late.returncode == 2 and "since must be an ISO 8601 time" in late.stderr
     assert run_wait("ftp://example.test/b/x").returncode == 2
     private = client.post("/api/bins", json={"private": True}).json()
     denied = run_wait(f"{server.url}/b/{private['id']}", "--timeout", "1")

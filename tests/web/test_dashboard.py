@@ -413,3 +413,18 @@ def test_the_filter_bar_filters_rows_pages_and_the_live_stream(
     page.goto(f"{server.url}/bins/{bin_id}?methd=GET")  # a typo is said, and everything is shown
     assert "unknown parameter: methd" in page.inner_text(".filter-bar .error")
     assert page.locator("#rows tr.row").count() == 50
+
+
+def test_a_request_downloads_in_each_export_format(page, server: ServerProcess, client: httpx.Client) -> None:
+    bin_id = client.post("/api/bins").json()["id"]
+    request_id = capture(client, bin_id, "/dl", json={"a": 1})
+    page.goto(f"{server.url}/bins/{bin_id}")
+    open_request(page, request_id)
+    for label, start in (
+        ("HAR", b'{"log":'),
+        ("Raw HTTP", f"POST /b/{bin_id}/dl ".encode()),
+        ("cURL", b"curl "),
+    ):
+        with page.expect_download() as download:
+            page.click(f"#request-{request_id} a.export:text-is('{label}')")
+        assert Path(download.value.path()).read_bytes().startswith(start)
