@@ -274,6 +274,52 @@ async def test_follow_sends_each_request_once_in_order_whatever_order_events_arr
         await store.close()
 
 
+async def test_a_filtered_follow_sends_each_matching_request_once_in_order(tmp_path) -> None:
+    """The same under a filter: events out of order or missing, captures that do not match in
+    between, and a bin longer than one scan window: every match once, in id order."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.hub import Event
+    from inspector.hub.local import LocalHub
+    from inspector.search import parse_filters
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web import live
+
+    store, hub = SQLiteStore(tmp_path / "live.db"), LocalHub()
+    await store.open()
+    await hub.open()
+    stream = None
+    try:
+        await store.create_bin(make_bin("b", max_requests=100_000))
+        # More than a scan window of captures that do not match, before and between the matches.
+        for _ in range(2100):
+            await store.add_request(make_request("b", method="POST"))
+        early = await store.add_request(make_request("b", method="PUT"))
+        stream = live.follow(store, hub, "b", after=0, query=parse_filters([("method", "PUT")]))
+        seen: list[int] = []
+
+        async def read(count: int) -> None:
+            while len(seen) < count:
+                event = await anext(stream)
+                seen.append(event.request_id or 0)
+
+        reader = asyncio.create_task(read(4))
+        await asyncio.sleep(0.2)  # subscribed and caught up: `early`, found past the first window
+        ids = []
+        for n in range(6):
+            ids.append(await store.add_request(make_request("b", method="PUT" if n % 2 else "POST")))
+        puts = ids[1::2]
+        for request_id in (ids[3], ids[1], ids[0]):  # out of order; the last ones' events never come
+            await hub.publish(Event(kind="request", bin_id="b", request_id=request_id))
+        await asyncio.wait_for(reader, 5)
+        assert seen == [early, *puts]  # the last one found by the read the event of ids[3] cued
+    finally:
+        if stream is not None:
+            await stream.aclose()
+        await hub.close()
+        await store.close()
+
+
 # --- the smee channel, with the real smee-client from npm --------------------------------------------
 
 
