@@ -22,7 +22,7 @@ from inspector.bins import new_bin, new_token, token_hash
 from inspector.bodies import describe
 from inspector.capture import PREFIX
 from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
-from inspector.exports import BadImport, from_har, har_entry, to_curl, to_har, to_raw_http
+from inspector.exports import BadImport, check_importable, from_har, har_entry, to_curl, to_har, to_raw_http
 from inspector.hub import Event
 from inspector.mediatypes import is_active_type
 from inspector.models import MAX_ID, Bin, BinChanges, CapturedRequest, RequestSummary
@@ -337,7 +337,10 @@ def parse_import(data: bytes, *, bin_id: str) -> list[CapturedRequest]:
         except msgspec.DecodeError:
             log = None
         if isinstance(log, dict) and "log" in log:
-            return from_har(log, bin_id=bin_id, path_prefix=f"{PREFIX}{bin_id}")
+            captures = from_har(log, bin_id=bin_id, path_prefix=f"{PREFIX}{bin_id}")
+            for index, captured in enumerate(captures):
+                check_importable(captured, f"log.entries[{index}]")
+            return captures
     if len(lines) > MAX_IMPORT:
         raise BadImport(f"at most {MAX_IMPORT} captures may be imported at once")
     captures = []
@@ -346,7 +349,9 @@ def parse_import(data: bytes, *, bin_id: str) -> list[CapturedRequest]:
             record = _request_out_decoder.decode(line)
         except msgspec.DecodeError as exc:
             raise BadImport(f"line {number} is not a request record: {exc}") from None
-        captures.append(captured_from_out(record, bin_id=bin_id))
+        captured = captured_from_out(record, bin_id=bin_id)
+        check_importable(captured, f"line {number}")
+        captures.append(captured)
     return captures
 
 

@@ -528,6 +528,18 @@ def test_a_filtered_bin_export(client: httpx.Client, bin_id: str, varied: list[i
             b'{"log": {"entries": [{"request": {"method": "GET", "url": "ftp://x/"}}]}}',
             "http(s) URL",
         ),
+        (
+            "/import",
+            b'{"log": {"entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "request": {"method": "G(T",'
+            b' "url": "http://h/x", "headers": []}}]}}',
+            "the method must be an HTTP token",
+        ),
+        (
+            "/import",
+            b'{"log": {"entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "request": {"method": "GET",'
+            b' "url": "http://h/x", "headers": [{"name": "x-a", "value": "1\\r\\nx-b: 2"}]}}]}}',
+            "header 'x-a' is not one HTTP can carry",
+        ),
     ],
 )
 def test_bad_exports_and_imports_are_a_400(
