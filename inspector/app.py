@@ -60,6 +60,7 @@ from inspector.web.pages import (
     request_page,
     response_panel,
     sign_panel,
+    trigger_panel,
     verify_panel,
 )
 from inspector.web.security import SecurityHeaders
@@ -215,6 +216,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             verify_panel,
             forget_secret,
             sign_panel,
+            trigger_panel,
             replay_panel,
             attempt_panel,
             compare_panel,
