@@ -117,15 +117,32 @@ def test_the_lock_pins_every_dependency_and_everything_they_need() -> None:
     assert checked > len(pins) // 2, "too few pinned versions are installed here to check the lock"
 
 
+# Modules that only load where their package is there by definition: the pytest plugin (pytest loads
+# it) and the MCP server (`pip install 'webhook-inspector[mcp]'`, the extra named here).
+ONLY_WITH = {
+    "pytest_plugin.py": ("pytest", None),
+    "mcp_server.py": ("mcp", "mcp"),
+    "cli_mcp.py": ("mcp", "mcp"),
+}
+
+
 def test_every_package_the_code_imports_is_declared() -> None:
     """httpcore was imported by replay.py and only arrived through httpx: declared now, and kept so."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     imported: set[str] = set()
     for path in (ROOT / "inspector").rglob("*.py"):
+        found: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
+                found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
+                found.add(node.module.split(".")[0])
+        if path.name in ONLY_WITH:
+            package, extra = ONLY_WITH[path.name]
+            found.discard(package)
+            if extra is not None:
+                assert any(package in text for text in project["optional-dependencies"][extra]), extra
+        imported |= found
     third_party = imported - set(sys.stdlib_module_names) - {"inspector", "__future__"}
     distributions = metadata.packages_distributions()
     names = {canonicalize_name(requirement.name) for requirement in declared()}
