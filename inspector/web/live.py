@@ -113,10 +113,7 @@ class LiveViews:
         self._smee = RenderOnce(max_entries=64)
 
     async def html(self, event: Event) -> bytes | None:
-        return await self._html.get(
-            (event.kind, event.bin_id, event.request_id),
-            lambda: _encoded(event, self._render_html, named=False),
-        )
+        return await self._html.get(_identity(event), lambda: _encoded(event, self._render_html, named=False))
 
     async def _render_html(self, event: Event) -> str | None:
         row = None
@@ -129,10 +126,7 @@ class LiveViews:
         return self._templates.get_template("_live_event.html").render(event=event, row=row, count=count)
 
     async def json(self, event: Event) -> bytes | None:
-        return await self._json.get(
-            (event.kind, event.bin_id, event.request_id),
-            lambda: _encoded(event, self._render_json, named=True),
-        )
+        return await self._json.get(_identity(event), lambda: _encoded(event, self._render_json, named=True))
 
     async def _render_json(self, event: Event) -> str | None:
         if event.kind in ("request_checked", "request_forwarded") and event.request_id is not None:
@@ -156,6 +150,17 @@ class LiveViews:
         return (
             msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
         )
+
+
+def _identity(event: Event) -> tuple[Any, ...]:
+    """The cache key of one published event: the object the hub handed to every subscriber here.
+
+    Keying by (kind, request id) gave a second event about the same request (a forward to a
+    second target, a re-check) the first one's rendering, read from the store before the change:
+    a row stayed at ↗ 1/2. The key holds the event itself, so its id() cannot be reused while
+    the entry lives. Catch-up events are each subscriber's own and are rendered afresh.
+    """
+    return (id(event), event)
 
 
 def _public(event: Event) -> dict[str, Any]:

@@ -1,36 +1,85 @@
-// The live list: connection state, the resume cursor, and removals announced by the server.
+// The live list: connection state, the resume cursor, markers the server sends, and the end of a bin.
+function applyMarkers() {
+  // Badge updates for rows on the page; rows the page does not show are simply not there to update.
+  for (const marker of document.querySelectorAll("template.live-replace")) {
+    const element = document.getElementById(marker.dataset.id);
+    if (element) element.replaceWith(marker.content.cloneNode(true));
+    marker.remove();
+  }
+  for (const marker of document.querySelectorAll("template.live-remove")) {
+    for (const id of marker.dataset.ids.split(" ")) {
+      const element = document.getElementById(id);
+      if (element && element.classList.contains("request")) {
+        element.replaceChildren(Object.assign(document.createElement("p"), {
+          className: "muted placeholder", textContent: "This request was deleted.",
+        }));
+      } else if (element) {
+        element.remove();
+      }
+    }
+    marker.remove();
+  }
+}
+
 export function initLive() {
   const list = document.querySelector("[sse-connect]");
   if (!list) return;
   const indicator = document.getElementById("live-indicator");
+  let source = null;
   const show = (state, text) => {
     if (!indicator) return;
     indicator.dataset.state = state;
     indicator.textContent = text;
   };
-  list.addEventListener("htmx:sseOpen", () => show("live", "live"));
-  list.addEventListener("htmx:sseError", () => show("reconnecting", "reconnecting…"));
+  // Without its sse-connect attribute htmx's retry timer finds nothing to reconnect to.
+  const stop = (state, text) => {
+    list.removeAttribute("sse-connect");
+    if (source) source.close();
+    show(state, text);
+  };
+  const banner = (text) => {
+    const status = document.getElementById("bin-status");
+    if (status && !status.dataset.ended) {
+      status.className = "banner";
+      status.setAttribute("role", "alert");
+      status.dataset.ended = "gone";
+      status.textContent = text;
+    }
+  };
+  list.addEventListener("htmx:sseOpen", (event) => {
+    source = event.detail.source;
+    show("live", "live");
+  });
+  list.addEventListener("htmx:sseError", async (event) => {
+    source = event.detail.source;
+    if (!list.hasAttribute("sse-connect")) return;
+    show("reconnecting", "reconnecting…");
+    // The browser cannot tell why a stream failed: ask whether the bin is still there for us,
+    // so a deleted bin (or a revoked share link) stops the retries instead of repeating them forever.
+    let status = 0;
+    try {
+      status = (await fetch(`/api/bins/${encodeURIComponent(document.body.dataset.binId)}`, { method: "GET" })).status;
+    } catch {
+      return; // the server is unreachable: keep retrying, it may come back
+    }
+    if (status === 404) {
+      banner("This bin was deleted.");
+      stop("ended", "bin deleted");
+    } else if (status === 401 || status === 403) {
+      banner("This page no longer has access to the bin (its share link was replaced or revoked).");
+      stop("ended", "no access");
+    }
+  });
   list.addEventListener("htmx:sseMessage", (event) => {
     // Keep the resume point in the URL too: if the browser gives up and htmx opens a new
     // EventSource, that one carries no Last-Event-ID, but it does carry ?after=.
     const id = event.detail && event.detail.lastEventId;
-    if (id && /^\d+$/.test(id)) {
+    if (id && /^\d+$/.test(id) && list.hasAttribute("sse-connect")) {
       const url = new URL(list.getAttribute("sse-connect"), location.href);
       url.searchParams.set("after", id);
       list.setAttribute("sse-connect", url.pathname + url.search);
     }
-    for (const marker of document.querySelectorAll("template.live-remove")) {
-      for (const id of marker.dataset.ids.split(" ")) {
-        const element = document.getElementById(id);
-        if (element && element.classList.contains("request")) {
-          element.replaceChildren(Object.assign(document.createElement("p"), {
-            className: "muted placeholder", textContent: "This request was deleted.",
-          }));
-        } else if (element) {
-          element.remove();
-        }
-      }
-      marker.remove();
-    }
+    applyMarkers();
+    if (document.querySelector("#bin-status[data-ended=deleted]")) stop("ended", "bin deleted");
   });
 }

@@ -99,7 +99,7 @@ def test_html_stream_sends_escaped_row_fragments(
         assert "event" not in message  # unnamed: htmx swaps it as "message"
         assert message["id"] == str(request_id)
         assert f'<tr id="r-{request_id}"' in message["data"]
-        assert 'id="request-count" hx-swap-oob="true"' in message["data"]
+        assert 'id="request-total" hx-swap-oob="true"' in message["data"]
         assert "<script>" not in message["data"]
 
         client.delete(f"/api/bins/{bin_id}/requests/{request_id}")
