@@ -39,6 +39,7 @@ from inspector.web.signatures import (
     run_verify,
     secret_out,
 )
+from inspector.web.templating import is_sensitive, wire_text
 
 PAGE_SIZE = 50
 
@@ -81,9 +82,51 @@ async def _detail_context(store: Store, captured: CapturedRequest) -> dict[str, 
         "large_body": large,
         "body_file": f"request-{captured.id}.bin",
         "editable_body": not large and view.text_valid is not False,
-        "curl": to_curl(captured, body_file=f"request-{captured.id}.bin" if large else None),
-        "raw": to_raw_http(captured, max_body=SHOWN_BYTES),
+        "curl_lines": _masked_curl(captured, body_file=f"request-{captured.id}.bin" if large else None),
+        **_masked_raw(captured),
+        "secret_headers": [(name, value) for name, value in captured.headers if is_sensitive(name)],
+        "mask": MASK,
+        "chunked": any(name.lower() == "transfer-encoding" for name, _ in captured.headers),
     }
+
+
+# What a masked header value shows; in the replay editor, a value left as this is sent as captured.
+MASK = "••••••••"
+_CURL_PLACEHOLDER = "INSPECTOR-MASKED-VALUE"
+
+
+def _masked_raw(captured: CapturedRequest) -> dict[str, Any]:
+    """The Raw tab as lines, credential and signature values apart so that they can be masked.
+
+    Each head line is (text, secret): the secret (or None) follows the text and is shown masked.
+    """
+    raw = to_raw_http(captured, max_body=SHOWN_BYTES)
+    head, _, body = raw.partition(b"\r\n\r\n")  # header values never hold CR or LF
+    request_line = head.split(b"\r\n", 1)[0]
+    lines: list[tuple[str, str | None]] = [(wire_text(request_line), None)]
+    for name, value in captured.headers:
+        if is_sensitive(name):
+            lines.append((wire_text(f"{name}: ".encode("latin-1")), wire_text(value.encode("latin-1"))))
+        else:
+            lines.append((wire_text(f"{name}: {value}".encode("latin-1")), None))
+    return {"raw_lines": lines, "raw_body": wire_text(body), "raw_size": len(raw)}
+
+
+def _masked_curl(captured: CapturedRequest, *, body_file: str | None) -> list[tuple[str, str | None]]:
+    """The cURL command as lines (text, secret): a line with a masked header is shown as `text`
+    (the value replaced by the mask) until revealed, then as `secret`, the line itself."""
+    curl = to_curl(captured, body_file=body_file)
+    placeholders = [
+        (name, _CURL_PLACEHOLDER if is_sensitive(name) else value) for name, value in captured.headers
+    ]
+    masked = to_curl(msgspec.structs.replace(captured, headers=placeholders), body_file=body_file)
+    real_lines, masked_lines = curl.split("\n"), masked.split("\n")
+    if len(real_lines) != len(masked_lines):  # cannot happen (one line per header); never show it in clear
+        return [(MASK, curl)]
+    return [
+        (real, None) if real == shown else (shown.replace(_CURL_PLACEHOLDER, MASK), real)
+        for real, shown in zip(real_lines, masked_lines, strict=True)
+    ]
 
 
 async def _bin_page(
@@ -312,13 +355,16 @@ async def sign_panel(
     except ClientException as exc:
         return Template("_signed.html", context={"signed": None, "error": exc.detail, "curl": ""})
     target = data.get("target", "").strip() or f"{_base_url(request, settings)}{PREFIX}{bin_id}"
-    return Template(
-        "_signed.html", context={"signed": signed, "error": None, "curl": signed_curl(signed, target)}
-    )
+    content_type = data.get("content_type", "").strip()
+    curl = signed_curl(signed, target, content_type)
+    return Template("_signed.html", context={"signed": signed, "error": None, "curl": curl})
 
 
-def signed_curl(signed: Any, target: str) -> str:
+def signed_curl(signed: Any, target: str, content_type: str = "") -> str:
     parts = ["curl", "-X", "POST", signed.url or target]
+    # Without it curl labels the body application/x-www-form-urlencoded, which is not what was signed.
+    if content_type and not any(name.lower() == "content-type" for name, _ in signed.headers):
+        parts += ["-H", f"Content-Type: {content_type}"]
     for name, value in signed.headers:
         parts += ["-H", f"{name}: {value}"]
     if signed.body_encoding == "utf-8":
@@ -337,9 +383,28 @@ def _header_lines(text: str) -> list[tuple[str, str]]:
     return headers
 
 
+def _unmasked(captured: CapturedRequest, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The replay editor shows credential and signature values masked: a value left masked is the
+    captured one (the n-th header of that name gets the n-th captured value)."""
+    captured_values: dict[str, list[str]] = {}
+    for name, value in captured.headers:
+        captured_values.setdefault(name.lower(), []).append(value)
+    seen: dict[str, int] = {}
+    result = []
+    for name, value in headers:
+        key = name.lower()
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        values = captured_values.get(key, [])
+        if value == MASK and index < len(values):
+            value = values[index]
+        result.append((name, value))
+    return result
+
+
 def _replay_request(captured: CapturedRequest, form: dict[str, str]) -> ReplayIn:
     body = form.get("body", "") if form.get("edit_body") == "on" else None
-    headers = _header_lines(form.get("headers", ""))
+    headers = _unmasked(captured, _header_lines(form.get("headers", "")))
     set_headers: list[tuple[str, str]] = []
     if form.get("sign_provider") and form.get("sign_secret"):
         # Re-sign the bytes about to be sent with the user's test secret and a fresh timestamp,

@@ -374,7 +374,7 @@ def test_private_bins_response_form_and_masked_headers(browser, start_server) ->
         open_request(owner, request_id)
         row = owner.locator("#detail table.headers tr", has_text="authorization")
         assert "sender-secret-123" not in row.inner_text()
-        row.locator("[data-reveal]").click()
+        owner.click("#detail [data-reveal]")
         assert "Bearer sender-secret-123" in row.inner_text()
 
         share = owner.context.request.post(f"{server.url}/api/bins/{bin_id}/share").json()
