@@ -59,6 +59,8 @@ from inspector.web.pages import (
     replay_panel,
     request_page,
     response_panel,
+    settings_change,
+    settings_page,
     sign_panel,
     verify_panel,
 )
@@ -220,6 +222,8 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             compare_panel,
             forward_panel,
             response_panel,
+            settings_page,
+            settings_change,
             SignaturesController,
             DeliveriesController,
             html_events,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -17,7 +17,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
 from inspector import signatures
-from inspector.bins import owner_cookie, share_cookie, token_matches
+from inspector.bins import new_token, owner_cookie, share_cookie, token_hash, token_matches
 from inspector.bodies import SHOWN_BYTES, describe, describe_body
 from inspector.capture import PREFIX
 from inspector.exports import to_curl, to_raw_http
@@ -25,8 +25,8 @@ from inspector.models import Attempt, Bin, BinChanges, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
-from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
-from inspector.web.api import change_bin, checked_response, open_bin
+from inspector.web.access import OWNER, OWNER_ONLY, TOKEN_PARAMETERS, allowed, presented_tokens
+from inspector.web.api import MAX_KEPT, change_bin, checked_response, checked_retention, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
 from inspector.web.deps import BinsDep, HubDep, Id, SettingsDep, StoreDep
 from inspector.web.signatures import (
@@ -66,11 +66,17 @@ async def _page_of_rows(store: Store, bin_id: str, before: int | None) -> dict[s
     return {"rows": shown, "next": shown[-1].id if len(rows) > PAGE_SIZE else None, "bin_id": bin_id}
 
 
-async def _detail_context(store: Store, captured: CapturedRequest) -> dict[str, Any]:
+def _is_owner(request: Request[Any, Any, Any], bin: Bin) -> bool:
+    """Whether this viewer may change the bin: pages show only the controls its holder may use."""
+    return allowed(bin, presented_tokens(request, bin.id), OWNER)
+
+
+async def _detail_context(store: Store, captured: CapturedRequest, *, owner: bool) -> dict[str, Any]:
     # Past SHOWN_BYTES the body is not written into the page (editor, cURL): it is downloaded.
     large = len(captured.body) > SHOWN_BYTES
     view = describe(captured)
     return {
+        "owner": owner,
         "captured": captured,
         "captured_path": _captured_path(captured),
         "attempts": await store.list_attempts(captured.bin_id, captured.id),
@@ -135,27 +141,50 @@ async def _bin_page(
     settings: SettingsDep,
     bin: Bin,
     detail: dict[str, Any] | None,
+    *,
+    settings_view: bool = False,
 ) -> Template:
     page = await _page_of_rows(store, bin.id, None)
-    base = _base_url(request, settings)
-    refused = request.app.state.refused.get(bin.id, 0)
     return Template(
         "bin.html",
         context={
             **page,
-            "bin": bin,
-            "capture_url": f"{base}{PREFIX}{bin.id}",
+            **await _settings_context(request, store, settings, bin),
             "count": await store.count_requests(bin.id),
             # The live stream resumes after the newest row shown, so nothing slips between render and connect.
             "after": page["rows"][0].id if page["rows"] else 0,
-            "secrets": [secret_out(secret) for secret in await store.get_secrets(bin.id)],
-            "refused": refused,
-            "max_requests": bin.max_requests or settings.max_requests,
-            "providers": signatures.names(),
             "detail": detail is not None,
+            "settings_view": settings_view,
             **(detail or {}),
         },
     )
+
+
+async def _settings_context(
+    request: Request[Any, Any, Any], store: Store, settings: SettingsDep, bin: Bin
+) -> dict[str, Any]:
+    """What the bin bar and the settings view show."""
+    owner = _is_owner(request, bin)
+    return {
+        "bin": bin,
+        "owner": owner,
+        "capture_url": f"{_base_url(request, settings)}{PREFIX}{bin.id}",
+        "secrets": [secret_out(secret) for secret in await store.get_secrets(bin.id)] if owner else [],
+        "refused": request.app.state.refused.get(bin.id, 0),
+        "max_requests": bin.max_requests or settings.max_requests,
+        "max_kept": MAX_KEPT,
+        "ttl_days": _days_left(bin),
+        "providers": signatures.names(),
+        # Shown once, right after it is made: only its hash is kept.
+        "share_url": None,
+        "saved": False,
+        "error": None,
+    }
+
+
+def _days_left(bin: Bin) -> float:
+    seconds = (bin.expires_at - datetime.now(UTC)).total_seconds()
+    return max(0.0, round(seconds / 86400, 2))
 
 
 @get("/", include_in_schema=False)
@@ -270,10 +299,95 @@ async def request_page(
         if _is_fragment_request(request):
             return Template("_request_gone.html", context={"request_id": request_id}, status_code=200)
         return _missing(bin_id)
-    detail = await _detail_context(store, captured)
+    detail = await _detail_context(store, captured, owner=_is_owner(request, bin))
     if _is_fragment_request(request):
         return Template("_request_detail.html", context=detail)
     return await _bin_page(request, store, settings, bin, detail)
+
+
+@get("/bins/{bin_id:str}/settings", include_in_schema=False, opt=OWNER_ONLY)
+async def settings_page(
+    request: Request[Any, Any, Any], store: StoreDep, settings: SettingsDep, bin_id: str
+) -> Template | Redirect:
+    """Every setting of the bin in one view, in the detail pane (htmx) or as the whole page."""
+    bin = await store.get_bin(bin_id)
+    if bin is None:
+        return _missing(bin_id)
+    if _is_fragment_request(request):
+        return Template("_settings.html", context=await _settings_context(request, store, settings, bin))
+    return await _bin_page(request, store, settings, bin, None, settings_view=True)
+
+
+SETTINGS_PARTS = ("privacy", "share", "unshare", "retention")
+
+
+@post("/bins/{bin_id:str}/settings/{part:str}", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
+async def settings_change(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    bins: BinsDep,
+    settings: SettingsDep,
+    bin_id: str,
+    part: str,
+    data: Form,
+) -> Template:
+    """A form of the settings view: privacy, the share link (make or revoke), retention."""
+    bin = await store.get_bin(bin_id)
+    if bin is None:
+        return _missing(bin_id)
+    if part not in SETTINGS_PARTS:
+        raise ClientException(f"Unknown setting {part!r}: one of {', '.join(SETTINGS_PARTS)}.")
+    share_url = None
+    error = None
+    try:
+        if part == "privacy":
+            private = data.get("private") == "on"
+            holds_owner_token = any(
+                token_matches(token, bin.owner_token_hash) for token in presented_tokens(request, bin_id)
+            )
+            if private and not holds_owner_token:
+                # Open bins let anyone change them, so this browser may not hold the token: making the bin
+                # private now would lock it out of its own page.
+                raise ClientException(
+                    "This browser does not hold the bin's owner token, so a private bin would be closed "
+                    "to it: open the bin once with ?token=TOKEN (the token its creator got), then make it "
+                    "private."
+                )
+            bin = await change_bin(store, bins, bin_id, BinChanges(private=private))
+        elif part == "share":
+            token = new_token()
+            bin = await change_bin(store, bins, bin_id, BinChanges(share_token_hash=token_hash(token)))
+            share_url = f"{_base_url(request, settings)}/bins/{bin_id}?share={token}"
+        elif part == "unshare":
+            bin = await change_bin(store, bins, bin_id, BinChanges(share_token_hash=None))
+        else:
+            bin = await _change_retention(store, bins, bin, data)
+    except (ClientException, ValueError) as exc:
+        error = exc.detail if isinstance(exc, ClientException) else str(exc)
+    context = await _settings_context(request, store, settings, bin)
+    context.update(
+        share_url=share_url, error=error, saved=error is None, count=await store.count_requests(bin_id)
+    )
+    template = "_retention.html" if part == "retention" else "_sharing.html"
+    return Template(template, context=context)
+
+
+async def _change_retention(store: Store, bins: BinsDep, bin: Bin, form: dict[str, str]) -> Bin:
+    try:
+        kept, expiry = form.get("max_requests", "").strip(), form.get("ttl_days", "").strip()
+        max_requests = int(kept) if kept else None
+        days = float(expiry) if expiry else None
+    except ValueError:
+        raise ValueError("Keep and expiry must be numbers.") from None
+    # The expiry is moved only when its field was changed: saving the limit alone keeps it as it is.
+    changed = form.get("ttl_days", "").strip() != form.get("ttl_days_shown", "").strip()
+    ttl_seconds = max(0, round(days * 86400)) if days is not None and changed and not bin.fixed else None
+    checked_retention(ttl_seconds, max_requests)
+    changes = BinChanges(
+        max_requests=max_requests if max_requests is not None else msgspec.UNSET,
+        expires_at=datetime.now(UTC) + timedelta(seconds=ttl_seconds) if ttl_seconds else msgspec.UNSET,
+    )
+    return await change_bin(store, bins, bin.id, changes)
 
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]

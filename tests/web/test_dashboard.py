@@ -33,6 +33,11 @@ def open_request(page, request_id: int) -> None:
     page.wait_for_selector(f"#detail #request-{request_id}")
 
 
+def open_settings(page) -> None:
+    page.click("#open-settings")
+    page.wait_for_selector("#detail #settings")
+
+
 def test_new_bin_from_home_and_rows_appear_live(page, server: ServerProcess, client: httpx.Client) -> None:
     bin_id = open_new_bin(page, server)
     page.evaluate("window.notReloaded = true")
@@ -172,12 +177,14 @@ def test_deletions_update_every_open_page(browser, server: ServerProcess, client
         page.wait_for_selector(f"#request-{drop} >> text=This request was deleted.")
         assert page.inner_text("#request-count") == "1"
 
-    second.click("text=Clear")
+    open_settings(second)
+    second.click("button:text-is('Clear')")
     for page in (first, second):
         page.wait_for_selector(f"#r-{keep}", state="detached")
         expect(page.locator("#request-count")).to_have_text("0")
 
-    first.click("text=Delete bin")
+    open_settings(first)
+    first.click("button:text-is('Delete bin')")
     for page in (first, second):
         page.wait_for_selector("#bin-status >> text=This bin was deleted")
     assert client.get(f"/api/bins/{bin_id}").status_code == 404
@@ -356,7 +363,7 @@ def test_private_bins_response_form_and_masked_headers(browser, start_server) ->
         stranger.goto(f"{server.url}/bins/{bin_id}")
         assert "This bin is private" in stranger.inner_text("main")
 
-        owner.click("summary:has-text('Response')")
+        open_settings(owner)
         form = owner.locator("#response-form form")
         form.locator("input[name=custom]").check()
         form.locator("input[name=status]").fill("418")

@@ -9,6 +9,7 @@ import time
 import httpx
 from conftest import Recorded, ServerProcess
 from playwright.sync_api import expect
+from test_dashboard import open_settings
 
 
 def console_errors(page) -> list[str]:
@@ -98,7 +99,8 @@ def test_other_pages_stop_reconnecting_once_the_bin_is_deleted(
     streams: list[str] = []
     other.on("request", lambda request: streams.append(request.url) if "/events" in request.url else None)
     try:
-        owner.click("text=Delete bin")
+        open_settings(owner)
+        owner.click("button:text-is('Delete bin')")
         for page in (owner, other):
             page.wait_for_selector("#bin-status >> text=This bin was deleted")
             expect(page.locator("#live-indicator")).to_have_attribute("data-state", "ended")

@@ -7,7 +7,7 @@ import time
 import httpx
 from conftest import ServerProcess
 from playwright.sync_api import expect
-from test_dashboard import capture, open_new_bin, open_request
+from test_dashboard import capture, open_new_bin, open_request, open_settings
 
 SECRET = "Bearer sender-secret-123"
 SIGNATURE = "t=1,v1=abcdef0123456789"
@@ -131,7 +131,7 @@ def test_the_signed_test_request_curl_says_its_content_type(
     page, server: ServerProcess, client: httpx.Client
 ) -> None:
     open_new_bin(page, server)
-    page.click("summary:has-text('Signatures')")
+    open_settings(page)
     form = page.locator("form[hx-post$='/sign']")
     form.locator("select[name=provider]").select_option("github")
     form.locator("input[name=secret]").fill("s3cret")

@@ -1,0 +1,93 @@
+"""Every bin setting in the page, round-tripped through the API; a share view shows only reading."""
+
+from __future__ import annotations
+
+import httpx
+from conftest import ServerProcess
+from playwright.sync_api import expect
+from test_dashboard import capture, open_new_bin, open_request, open_settings
+from test_dashboard_live import console_errors
+
+
+def test_settings_round_trip_through_the_page(page, server: ServerProcess, client: httpx.Client) -> None:
+    errors = console_errors(page)
+    bin_id = open_new_bin(page, server)
+    open_settings(page)
+    assert page.url.endswith(f"/bins/{bin_id}/settings")
+
+    retention = page.locator("#retention form")
+    retention.locator("input[name=max_requests]").fill("25")
+    retention.locator("input[name=ttl_days]").fill("2")
+    retention.locator("button[type=submit]").click()
+    expect(page.locator("#retention")).to_contain_text("Saved.")
+    described = client.get(f"/api/bins/{bin_id}").json()
+    assert described["max_requests"] == 25
+    assert "keeps the newest 25" in page.inner_text("#bin-meta")  # the bar follows at once
+    expect(page.locator("#bin-meta time")).to_have_text("in 2 d")
+
+    # Saving the limit alone leaves the expiry where it was.
+    expires = client.get(f"/api/bins/{bin_id}").json()["expires_at"]
+    retention = page.locator("#retention form")
+    retention.locator("input[name=max_requests]").fill("30")
+    retention.locator("button[type=submit]").click()
+    expect(page.locator("#bin-meta")).to_contain_text("keeps the newest 30")
+    assert client.get(f"/api/bins/{bin_id}").json()["expires_at"] == expires
+
+    bad = page.locator("#retention form")
+    bad.locator("input[name=max_requests]").evaluate("input => input.removeAttribute('min')")
+    bad.locator("input[name=max_requests]").fill("0")
+    bad.locator("button[type=submit]").click()
+    expect(page.locator("#retention .note")).to_contain_text("max_requests must be between")
+
+    sharing = page.locator("#sharing")
+    sharing.locator("input[name=private]").check()
+    sharing.locator("form button[type=submit]").click()
+    expect(page.locator("#bin-meta")).to_contain_text("private")
+    assert client.get(f"/api/bins/{bin_id}").status_code == 401  # closed to strangers now
+
+    sharing.locator("button:has-text('Make a share link')").click()
+    share_url = page.locator("#share-url").input_value()
+    assert f"/bins/{bin_id}?share=" in share_url
+    assert (
+        httpx.get(
+            share_url.replace("/bins/", "/api/bins/").split("?")[0],
+            params={"share": share_url.split("share=")[1]},
+        ).status_code
+        == 200
+    )
+
+    page.locator("#sharing button:has-text('Revoke')").click()
+    expect(page.locator("#sharing")).to_contain_text("No share link.")
+    token = share_url.split("share=")[1]
+    assert httpx.get(f"{server.url}/api/bins/{bin_id}", params={"share": token}).status_code == 403
+
+    page.reload()  # what was saved is what the page shows
+    assert page.locator("#sharing input[name=private]").is_checked()
+    assert page.locator("#retention input[name=max_requests]").input_value() == "30"
+    assert errors == []
+
+
+def test_a_share_view_shows_no_owner_controls(browser, start_server) -> None:
+    server = start_server("--private-bins")
+    owner_context, reader_context = browser.new_context(), browser.new_context()
+    owner, reader = owner_context.new_page(), reader_context.new_page()
+    try:
+        errors = console_errors(reader)
+        bin_id = open_new_bin(owner, server)
+        request_id = capture(httpx.Client(base_url=server.url), bin_id, "/shared", json={"a": 1})
+        share = owner.context.request.post(f"{server.url}/api/bins/{bin_id}/share").json()
+        reader.goto(share["share_url"])
+        reader.wait_for_selector("#live-indicator[data-state=live]")
+        assert "read-only" in reader.inner_text("#bin-meta")
+        assert reader.locator("#open-settings").count() == 0
+        open_request(reader, request_id)
+        for control in ("Delete", "Replay", "Check signature", "Clear", "Delete bin"):
+            assert reader.locator(f"button:text-is('{control}')").count() == 0, control
+        assert reader.locator(f"#tab-replay-{request_id}, #tab-signature-{request_id}").count() == 0
+        assert '"a"' in reader.inner_text(f"#request-{request_id} pre.json")  # reading works
+        assert errors == []
+        settings = reader.goto(f"{server.url}/bins/{bin_id}/settings")
+        assert settings is not None and settings.status == 403
+    finally:
+        owner_context.close()
+        reader_context.close()
