@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import difflib
 import shlex
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -596,7 +597,78 @@ async def compare_panel(store: StoreDep, bin_id: str, request_id: Id, a: Id, b: 
     """Two attempts' responses side by side."""
     attempts = {attempt.id: attempt for attempt in await store.list_attempts(bin_id, request_id)}
     chosen = [attempt_view(attempts[i]) for i in (a, b) if i in attempts]
-    return Template("_compare.html", context={"pair": chosen})
+    diff = compare_answers(chosen[0], chosen[1]) if len(chosen) == 2 else None
+    return Template("_compare.html", context={"pair": chosen, "diff": diff})
+
+
+# Body lines compared at most: difflib is quadratic in the worst case, and pages stay small.
+DIFF_LINES = 2000
+DIFF_CONTEXT = 3
+
+
+def compare_answers(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """What differs between two attempts' answers: status, each header, the body line by line."""
+    first, second = a["result"], b["result"]
+    return {
+        "status": (_status_text(first), _status_text(second)),
+        "headers": _header_diff(first.response_headers, second.response_headers),
+        "body": _body_diff(a, b),
+    }
+
+
+def _status_text(result: Any) -> str:
+    if result.status is None:
+        return f"no answer: {result.error or 'failed'}"
+    return f"{result.status} {result.reason or ''}".strip()
+
+
+def _header_diff(first: list[tuple[str, str]], second: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """One row per header name (repeats joined), in the order first seen: same, changed, added, removed."""
+
+    def joined(headers: list[tuple[str, str]]) -> dict[str, str]:
+        values: dict[str, list[str]] = {}
+        for name, value in headers:
+            values.setdefault(name.lower(), []).append(value)
+        return {name: ", ".join(found) for name, found in values.items()}
+
+    left, right = joined(first), joined(second)
+    rows = []
+    for name in [*left, *(name for name in right if name not in left)]:
+        a, b = left.get(name), right.get(name)
+        state = "same" if a == b else "added" if a is None else "removed" if b is None else "changed"
+        rows.append({"name": name, "a": a, "b": b, "state": state})
+    return rows
+
+
+def _body_lines(view: Any) -> list[str] | None:
+    """The body as shown (pretty-printed JSON and XML, decoded text), in lines; None when not text."""
+    if view.kind == "empty":
+        return []
+    if view.text is None:
+        return None
+    return view.text.splitlines()[:DIFF_LINES]
+
+
+def _body_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Line by line, unchanged runs cut to their edges; bodies that are not text: same or not."""
+    same = a["result"].response_body == b["result"].response_body
+    first, second = _body_lines(a["view"]), _body_lines(b["view"])
+    if first is None or second is None:
+        return {"comparable": False, "same": same, "lines": []}
+    lines: list[dict[str, Any]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, first, second, autojunk=False).get_opcodes():
+        if op == "equal":
+            run = first[i1:i2]
+            if len(run) > 2 * DIFF_CONTEXT + 1:
+                kept = len(run) - 2 * DIFF_CONTEXT
+                lines += [{"state": "same", "text": text} for text in run[:DIFF_CONTEXT]]
+                lines.append({"state": "skipped", "text": f"… {kept} unchanged lines"})
+                run = run[-DIFF_CONTEXT:]
+            lines += [{"state": "same", "text": text} for text in run]
+            continue
+        lines += [{"state": "removed", "text": text} for text in first[i1:i2]]
+        lines += [{"state": "added", "text": text} for text in second[j1:j2]]
+    return {"comparable": True, "same": same, "lines": lines}
 
 
 @post("/bins/{bin_id:str}/forward", include_in_schema=False, status_code=200, opt=OWNER_ONLY)

@@ -317,7 +317,8 @@ def test_edit_and_replay_then_compare(page, server: ServerProcess, client: httpx
     page.click(f"#attempts-{request_id} button[type=submit]")
     panes = page.locator(f"#replay-result-{request_id} .compare section")
     expect(panes).to_have_count(2)
-    assert "200" in panes.nth(0).inner_text()
+    assert "200" in panes.nth(0).text_content()  # in full, under "Both answers in full"
+    assert page.locator(f"#replay-result-{request_id} .compare table.diff-status").count() == 1
     assert page.dialogs == []
 
 

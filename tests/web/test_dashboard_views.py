@@ -138,3 +138,56 @@ def test_the_signed_test_request_curl_says_its_content_type(
     form.locator("button[type=submit]").click()
     curl = page.wait_for_selector("#signed-curl").inner_text()
     assert "'Content-Type: application/json'" in curl
+
+
+def test_compare_shows_what_differs_between_two_answers(
+    page, server: ServerProcess, client: httpx.Client, recording_target
+) -> None:
+    def answer(recorded) -> tuple[int, list[tuple[str, str]], bytes]:
+        if recorded.method == "PUT":
+            return (
+                201,
+                [("Content-Type", "application/json"), ("X-Version", "2")],
+                b'{"id": 1, "state": "new"}',
+            )
+        return 200, [("Content-Type", "application/json"), ("X-Version", "1")], b'{"id": 1, "state": "old"}'
+
+    target = recording_target(answer)
+    bin_id = open_new_bin(page, server)
+    request_id = capture(client, bin_id, "/order", json={"id": 1})
+    open_request(page, request_id)
+    page.click(f"#request-{request_id} [role=tab]:has-text('Replay')")
+    form = page.locator(f"#tab-replay-{request_id} form.replay-form")
+    form.locator("input[name=target]").fill(target.url)
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(f"#replay-result-{request_id} .attempt-result")
+    form.locator("input[name=method]").fill("PUT")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(f"#attempts-{request_id} tbody tr")).to_have_count(2)
+
+    # Each radio button says what it picks; words are not broken mid-token.
+    first, second = page.eval_on_selector_all(
+        f"#attempts-{request_id} tbody tr", "rows => rows.map(r => r.id.replace('attempt-', ''))"
+    )
+    assert page.get_by_label(f"Attempt {first} as B").is_checked()
+    assert page.get_by_label(f"Attempt {second} as A").is_checked()
+    one_line = (
+        "cell => { const r = new Range(); r.selectNodeContents(cell); return r.getClientRects().length }"
+    )
+    for cell in page.query_selector_all(f"#attempts-{request_id} td.kind"):
+        assert cell.evaluate(one_line) == 1, cell.inner_text()
+
+    page.click(f"#attempts-{request_id} button[type=submit]")
+    compare = page.wait_for_selector(f"#replay-result-{request_id} .compare")
+    status = compare.query_selector("table.diff-status tbody tr")
+    assert status.get_attribute("class") == "changed"
+    assert status.inner_text().split("\t")[1:] == ["200 Whatever", "201 Whatever"]
+    headers = compare.eval_on_selector_all(
+        "table.diff-headers tbody tr",
+        "rows => rows.map(r => [r.className, ...[...r.cells].map(c => c.innerText)])",
+    )
+    assert ["changed", "x-version", "1", "2"] in headers
+    assert all(row[1] != "content-type" for row in headers)  # the same on both sides: not listed
+    removed = compare.eval_on_selector_all("pre.diff-body .removed", "lines => lines.map(l => l.textContent)")
+    added = compare.eval_on_selector_all("pre.diff-body .added", "lines => lines.map(l => l.textContent)")
+    assert removed == ['-   "state": "old"'] and added == ['+   "state": "new"']
