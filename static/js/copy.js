@@ -2,9 +2,12 @@
 
 // Masking is for the screen: a copied command carries the real values, or it would not work.
 function plainText(source) {
-  if (!source.querySelector(".masked")) return source.textContent;
   const copy = source.cloneNode(true);
   for (const box of copy.querySelectorAll(".masked")) box.replaceWith(box.querySelector(".secret").textContent);
+  // A table of name/value pairs (headers) is copied as "name: value" lines.
+  if (copy.tagName === "TABLE") {
+    return [...copy.querySelectorAll("tbody tr")].map((row) => [...row.cells].map((cell) => cell.textContent).join(": ")).join("\n");
+  }
   return copy.textContent;
 }
 

@@ -1,7 +1,11 @@
 // The live list: connection state, the resume cursor, markers the server sends, and the end of a bin.
+// Badges a live event updated while a refresh (below) was under way: newer than what it read.
+let touched = null;
+
 function applyMarkers() {
   // Badge updates for rows on the page; rows the page does not show are simply not there to update.
   for (const marker of document.querySelectorAll("template.live-replace")) {
+    touched?.add(marker.dataset.id);
     const element = document.getElementById(marker.dataset.id);
     if (element) element.replaceWith(marker.content.cloneNode(true));
     marker.remove();
@@ -18,6 +22,33 @@ function applyMarkers() {
       }
     }
     marker.remove();
+  }
+}
+
+// Badge changes are live events, not part of the catch-up a stream starts with: one that happened
+// between the page's rendering and its stream opening (or while it reconnected) would be lost. So
+// each time the stream opens, the newest rows' badges are read afresh.
+async function refreshBadges() {
+  const first = document.querySelector("#rows tr.row");
+  const binId = document.body.dataset.binId;
+  if (!first || !binId) return;
+  const before = Number(first.dataset.requestId) + 1;
+  const updatedMeanwhile = new Set();
+  touched = updatedMeanwhile;
+  let html = null;
+  try {
+    const response = await fetch(`/bins/${encodeURIComponent(binId)}/rows?before=${before}`);
+    if (response.ok) html = await response.text();
+  } catch {
+    // unreachable for now: the next reconnection refreshes again
+  }
+  if (touched === updatedMeanwhile) touched = null;
+  if (html === null) return;
+  // DOMParser's document is inert: nothing in it runs or loads.
+  const fresh = new DOMParser().parseFromString(`<table><tbody>${html}</tbody></table>`, "text/html");
+  for (const badge of fresh.querySelectorAll("span.sig[id], span.fwd[id]")) {
+    if (updatedMeanwhile.has(badge.id)) continue;
+    document.getElementById(badge.id)?.replaceWith(document.importNode(badge, true));
   }
 }
 
@@ -49,6 +80,7 @@ export function initLive() {
   list.addEventListener("htmx:sseOpen", (event) => {
     source = event.detail.source;
     show("live", "live");
+    refreshBadges();
   });
   list.addEventListener("htmx:sseError", async (event) => {
     source = event.detail.source;

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import signal
 from pathlib import Path
 
@@ -93,8 +92,6 @@ def test_request_view_shows_each_kind_of_body(page, server: ServerProcess, clien
     assert '"amount": 1.10' in pretty  # pretty-printed, numbers exactly as sent
     assert "12345678901234567890" in pretty
     assert page.locator("#detail pre.json .t-key").count() == 3
-    if directory := os.environ.get("INSPECTOR_SCREENSHOTS"):  # the README's picture of the dashboard
-        page.screenshot(path=str(Path(directory) / "bin-page.png"))
 
     open_request(page, multipart_id)
     part = page.locator("#detail .part").first

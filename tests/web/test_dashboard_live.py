@@ -131,3 +131,24 @@ def test_a_page_that_was_away_when_its_bin_was_deleted_stops_too(page, start_ser
     seen = len(streams)
     page.wait_for_timeout(4000)
     assert len(streams) == seen
+
+
+def test_badges_changed_before_the_stream_opened_are_shown(
+    page, server: ServerProcess, client: httpx.Client, recording_target
+) -> None:
+    """A forward that completes after the page was rendered but before its stream opened sends its
+    event to nobody; the page used to keep ↗ 0/1 until reloaded."""
+    gate = threading.Event()
+    target = recording_target(lambda recorded: (gate.wait(20), (200, [], b"ok"))[1])
+    bin_id = client.post("/api/bins").json()["id"]
+    client.put(f"/api/bins/{bin_id}/forward", json={"targets": [target.url]})
+    request_id = capture(client, bin_id, "/early")
+    page.route("**/events?*", lambda route: route.abort())  # the stream cannot open yet
+    page.goto(f"{server.url}/bins/{bin_id}")
+    expect(page.locator(f"#fwd-{request_id} .badge")).to_have_text("↗ 0/1")
+    gate.set()
+    forwards = f"/api/bins/{bin_id}/requests/{request_id}/forwards"
+    wait_until(lambda: client.get(forwards).json()[0]["state"] == "delivered")
+    page.unroute("**/events?*")
+    page.wait_for_selector("#live-indicator[data-state=live]", timeout=20_000)
+    expect(page.locator(f"#fwd-{request_id} .badge")).to_have_text("↗ 1/1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -191,3 +192,17 @@ def test_compare_shows_what_differs_between_two_answers(
     removed = compare.eval_on_selector_all("pre.diff-body .removed", "lines => lines.map(l => l.textContent)")
     added = compare.eval_on_selector_all("pre.diff-body .added", "lines => lines.map(l => l.textContent)")
     assert removed == ['-   "state": "old"'] and added == ['+   "state": "new"']
+
+
+def test_copy_buttons_for_headers_and_body(page, server: ServerProcess, client: httpx.Client) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    bin_id = open_new_bin(page, server)
+    request_id = capture(client, bin_id, "/copy", json={"copy": "me"}, headers={"Authorization": SECRET})
+    page.wait_for_selector(f"#r-{request_id}")
+    open_request(page, request_id)
+    page.click(f"#request-{request_id} h3:has-text('Headers') [data-copy]")
+    headers = page.evaluate("navigator.clipboard.readText()").splitlines()
+    assert f"authorization: {SECRET}" in headers
+    assert "content-type: application/json" in headers
+    page.click(f"#request-{request_id} h3:has-text('Body') [data-copy]")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == {"copy": "me"}
