@@ -369,6 +369,9 @@ async def settings_change(
     context.update(
         share_url=share_url, error=error, saved=error is None, count=await store.count_requests(bin_id)
     )
+    if part == "retention" and error is None:
+        # A lower limit deletes the oldest requests at once: the list shows what is kept.
+        context.update(await _page_of_rows(store, bin_id, None))
     template = "_retention.html" if part == "retention" else "_sharing.html"
     return Template(template, context=context)
 

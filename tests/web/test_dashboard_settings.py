@@ -91,3 +91,22 @@ def test_a_share_view_shows_no_owner_controls(browser, start_server) -> None:
     finally:
         owner_context.close()
         reader_context.close()
+
+
+def test_lowering_the_limit_drops_the_oldest_at_once(
+    page, server: ServerProcess, client: httpx.Client
+) -> None:
+    """It used to take effect at the next capture: until then the page and the API showed them all."""
+    bin_id = open_new_bin(page, server)
+    ids = [capture(client, bin_id, f"/n{n}") for n in range(5)]
+    page.wait_for_selector(f"#r-{ids[-1]}")
+    open_settings(page)
+    page.fill("#retention input[name=max_requests]", "2")
+    page.click("#retention button[type=submit]")
+    expect(page.locator("#request-total")).to_have_text("2 requests")
+    expect(page.locator("#rows tr.row")).to_have_count(2)
+    shown = page.eval_on_selector_all("#rows tr.row", "rows => rows.map(r => r.id)")
+    assert shown == [f"r-{ids[-1]}", f"r-{ids[-2]}"]
+    listed = client.get(f"/api/bins/{bin_id}/requests").json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert [item["id"] for item in items] == [ids[-1], ids[-2]]
