@@ -9,6 +9,10 @@ export function initScreens() {
       window.scrollTo(0, 0);
     }
   });
+  // The browser's own back and forward: htmx puts the page back, body attributes excepted.
+  document.addEventListener("htmx:historyRestore", () => {
+    document.body.dataset.view = document.querySelector("#detail article") ? "detail" : "list";
+  });
   document.addEventListener("click", (event) => {
     const back = event.target.closest("[data-back]");
     if (!back) return;

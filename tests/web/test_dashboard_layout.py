@@ -181,6 +181,10 @@ def test_a_phone_has_the_list_first_and_the_detail_as_its_own_screen(
         assert page.is_visible(".list") and not page.is_visible(".detail-pane")
         open_request(page, ids[-2])
         assert page.is_visible(f"#request-{ids[-2]}")
+        page.go_back()  # the browser's own back goes to the list as well
+        page.wait_for_url(f"**/bins/{bin_id}")
+        expect(page.locator(".list")).to_be_visible()
+        assert not page.is_visible(".detail-pane")
         assert errors == []
     finally:
         context.close()
