@@ -52,6 +52,39 @@ async function refreshBadges() {
   }
 }
 
+// The bin's settings changed (here or in another tab or process): take the bar's facts from the page
+// as this viewer would now get it, and drop rows a lowered limit deleted.
+let reading = null;
+async function followSettings(ended) {
+  if (reading) return reading;
+  reading = (async () => {
+    let response;
+    try {
+      response = await fetch(location.pathname.replace(/\/(requests\/\d+|settings)$/, ""));
+    } catch {
+      return;
+    }
+    if (response.status === 401 || response.status === 403) {
+      ended("This bin is now private: this page can no longer read it.");
+      return;
+    }
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const meta = fresh.getElementById("bin-meta");
+    if (meta) document.getElementById("bin-meta")?.replaceWith(document.importNode(meta, true));
+    // Without "Load older" the fresh page holds every request kept: rows beyond it are gone.
+    if (!fresh.getElementById("more-rows")) {
+      const kept = new Set([...fresh.querySelectorAll("#rows tr.row")].map((row) => row.id));
+      const newestKept = fresh.querySelector("#rows tr.row");
+      for (const row of document.querySelectorAll("#rows tr.row")) {
+        const older = newestKept && Number(row.dataset.requestId) < Number(newestKept.dataset.requestId);
+        if (older && !kept.has(row.id)) row.remove();
+      }
+    }
+  })().finally(() => { reading = null; });
+  return reading;
+}
+
 export function initLive() {
   const list = document.querySelector("[sse-connect]");
   if (!list) return;
@@ -112,6 +145,14 @@ export function initLive() {
       list.setAttribute("sse-connect", url.pathname + url.search);
     }
     applyMarkers();
+    const changed = document.querySelectorAll("template.live-bin-changed");
+    if (changed.length) {
+      for (const marker of changed) marker.remove();
+      followSettings((text) => {
+        banner(text);
+        stop("ended", "no access");
+      });
+    }
     if (document.querySelector("#bin-status[data-ended=deleted]")) stop("ended", "bin deleted");
   });
 }

@@ -110,3 +110,38 @@ def test_lowering_the_limit_drops_the_oldest_at_once(
     listed = client.get(f"/api/bins/{bin_id}/requests").json()
     items = listed["items"] if isinstance(listed, dict) else listed
     assert [item["id"] for item in items] == [ids[-1], ids[-2]]
+
+
+def test_other_open_pages_follow_a_change_of_settings(browser, server: ServerProcess) -> None:
+    owner_context, stranger_context = browser.new_context(), browser.new_context()
+    owner, other_tab, stranger = (
+        owner_context.new_page(),
+        owner_context.new_page(),
+        stranger_context.new_page(),
+    )
+    try:
+        errors = console_errors(other_tab)
+        bin_id = open_new_bin(owner, server)  # open: anyone with the link reads it
+        ids = [capture(httpx.Client(base_url=server.url), bin_id, f"/n{n}") for n in range(4)]
+        for page in (other_tab, stranger):
+            page.goto(f"{server.url}/bins/{bin_id}")
+            page.wait_for_selector("#live-indicator[data-state=live]")
+            expect(page.locator("#rows tr.row")).to_have_count(4)
+
+        open_settings(owner)
+        owner.fill("#retention input[name=max_requests]", "2")
+        owner.click("#retention button[type=submit]")
+        expect(other_tab.locator("#bin-meta")).to_contain_text("keeps the newest 2")
+        expect(other_tab.locator("#request-total")).to_have_text("2 requests")
+        expect(other_tab.locator("#rows tr.row")).to_have_count(2)
+        assert other_tab.locator(f"#r-{ids[0]}").count() == 0
+
+        owner.check("#sharing input[name=private]")
+        owner.click("#sharing form button[type=submit]")
+        expect(other_tab.locator("#bin-meta")).to_contain_text("private")  # the owner's other tab reads on
+        expect(stranger.locator("#bin-status")).to_contain_text("now private")
+        expect(stranger.locator("#live-indicator")).to_have_attribute("data-state", "ended")
+        assert errors == []
+    finally:
+        owner_context.close()
+        stranger_context.close()
