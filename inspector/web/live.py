@@ -283,11 +283,23 @@ def event_stream(
     render: Callable[[Event], Awaitable[bytes | None]],
     *,
     ping: float,
+    tokens: list[str],
 ) -> EventSourceResponse:
-    """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen."""
+    """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen.
+
+    Access is checked when a stream opens; when the bin's settings change (made private, share link
+    replaced or revoked) it is checked again with the tokens the stream opened with, and a stream
+    that may no longer read the bin ends. Its reconnection then meets the guard.
+    """
 
     async def messages() -> AsyncIterator[bytes]:
         async for event in follow(store, hub, bin_id, after):
+            if event.kind == "bin_changed":
+                bin = await store.get_bin(
+                    bin_id
+                )  # the store, not a cache another process may not have emptied yet
+                if bin is None or not allowed(bin, tokens, READ):
+                    return
             message = await render(event)
             if message is not None:
                 yield message
@@ -314,7 +326,8 @@ async def _stream(
         cursor = _cursor(request.headers, after)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
-    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds)
+    tokens = presented_tokens(request, bin_id)
+    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds, tokens=tokens)
     return caps.capped(bin_id, stream)
 
 
@@ -347,7 +360,8 @@ class SmeeChannel:
             return
         # Senders know the capture URL, so listening on it needs the token for a private bin:
         # smee-client takes it in the URL (?token=... or a share token as ?share=...).
-        if not allowed(bin, presented_tokens(ASGIConnection(scope), bin_id), READ):
+        tokens = presented_tokens(ASGIConnection(scope), bin_id)
+        if not allowed(bin, tokens, READ):
             await answer_error(
                 send, 401, "This bin is private: add ?token=TOKEN (or ?share=...) to the channel URL."
             )
@@ -359,7 +373,9 @@ class SmeeChannel:
         except ValueError as exc:
             await answer_error(send, 400, str(exc))
             return
-        stream = event_stream(self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping)
+        stream = event_stream(
+            self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping, tokens=tokens
+        )
         await self._caps.capped(bin_id, stream)(scope, receive, send)
 
 

@@ -228,3 +228,33 @@ def test_live_streams_per_client_are_capped_by_proxy_aware_address(start_server)
                 assert others.status_code == 200
             assert http.delete(f"/api/bins/{first}").status_code == 204
             assert opens(http, f"/api/bins/{third}/stream", headers=alice)
+
+
+def test_streams_end_when_their_holder_may_no_longer_read_the_bin(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    """Access was checked only when a stream opened: a stranger's stream of an open bin went on
+    receiving every capture after the bin was made private, and a share stream after its link was replaced."""
+    created = client.post("/api/bins", json={"private": False}).json()
+    bin_id, owner = created["id"], {"Authorization": f"Bearer {created['token']}"}
+    url = f"{server.url}/api/bins/{bin_id}/stream"
+    with (
+        httpx.stream("GET", url, timeout=10) as stranger,
+        httpx.stream("GET", url, headers=owner, timeout=10) as owners,
+    ):
+        stranger_events, owner_events = read_sse(stranger), read_sse(owners)
+        first = capture(client, bin_id)
+        assert json.loads(request_events(stranger_events, 1)[0]["data"])["id"] == first
+        assert client.patch(f"/api/bins/{bin_id}", json={"private": True}, headers=owner).status_code == 200
+        second = capture(client, bin_id)
+        assert [e for e in stranger_events if e.get("event") == "request"] == []  # ended before the capture
+        assert [json.loads(e["data"])["id"] for e in request_events(owner_events, 2)] == [first, second]
+
+    share = client.post(f"/api/bins/{bin_id}/share", headers=owner).json()["share_token"]
+    with httpx.stream("GET", url, params={"share": share, "after": second}, timeout=10) as shared:
+        events = read_sse(shared)
+        third = capture(client, bin_id)
+        assert json.loads(request_events(events, 1)[0]["data"])["id"] == third
+        client.post(f"/api/bins/{bin_id}/share", headers=owner)  # a new link: the old one stops working
+        capture(client, bin_id)
+        assert [e for e in events if e.get("event") == "request"] == []
