@@ -8,12 +8,19 @@ acknowledged request is stored and that an odd method token is still captured.
 
     python bench/capture.py                      # 3 x 10 s per server and parser
     python bench/capture.py --duration 5 --runs 1 --parsers h11
+    python bench/capture.py --scale-out          # 1, 2, 4 processes on PostgreSQL+Redis vs SQLite
+
+The scale-out mode compares, in alternating runs, one SQLite process against `--workers 1, 2, 4`
+on PostgreSQL (127.0.0.1:5432, a scratch database) and Redis (127.0.0.1:6379): servers run on every
+CPU, and the CPU seconds each part used per capture (the server processes, PostgreSQL, Redis) say
+where the time goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -193,6 +200,181 @@ def bench_parser(parser: str, args: argparse.Namespace, workdir: Path) -> dict:
     }
 
 
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of these processes so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def family(pid: int) -> list[int]:
+    """A process and all its descendants (uvicorn's workers)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def named(command: str) -> list[int]:
+    """Pids of the processes running this program (postgres, redis-server)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == command:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def admin(sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+class ScaleOutServer:
+    """`inspector serve` on SQLite, or with N workers on PostgreSQL and Redis; unpinned."""
+
+    def __init__(self, name: str, workers: int, workdir: Path, redis_db: int) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database = f"bench_{os.getpid()}_{self.port}" if workers else None
+        command = [
+            sys.executable,
+            "-m",
+            "inspector",
+            "serve",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        command += ["--max-requests", "1000", "--db", str(workdir / f"{self.port}.db")]
+        if self.database:
+            admin(f"CREATE DATABASE {self.database}")
+            command += ["--database-url", f"postgresql://postgres@127.0.0.1:5432/{self.database}"]
+            command += ["--hub-url", f"redis://127.0.0.1:6379/{redis_db}", "--workers", str(workers)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_healthy(f"{self.url}/healthz", self.process)
+        time.sleep(1 + workers)  # every worker up, not only the first to answer
+        # Several users' bins, as on a shared deployment: captures to one bin take turns at its lock.
+        self.bin_ids = [httpx.post(f"{self.url}/api/bins").json()["id"] for _ in range(BINS)]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(60)
+        if self.database:
+            admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+
+BINS = 20
+
+
+def rotating_script(workdir: Path, bin_ids: list[str]) -> Path:
+    """A wrk script that POSTs to each of the bins in turn."""
+    script = workdir / f"rotate-{bin_ids[0]}.lua"
+    paths = ", ".join(json.dumps(f"/b/{bin_id}/bench") for bin_id in bin_ids)
+    script.write_text(
+        f"local paths = {{{paths}}}\n"
+        "local n = 0\n"
+        f"local body = {json.dumps(BODY)}\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        '  return wrk.format("POST", paths[n % #paths + 1], {["Content-Type"] = "application/json"}, body)\n'
+        "end\n"
+    )
+    return script
+
+
+def bench_scale_out(args: argparse.Namespace, workdir: Path) -> list[dict]:
+    servers = [ScaleOutServer("SQLite, 1 process", 0, workdir, 0)]
+    for n, workers in enumerate(args.workers):
+        servers.append(ScaleOutServer(f"PostgreSQL+Redis, {workers} process(es)", workers, workdir, 10 + n))
+    runs: dict[str, list[tuple[Run, dict[str, float]]]] = {server.name: [] for server in servers}
+    try:
+        warm = argparse.Namespace(**{**vars(args), "duration": 2})
+        scripts = {server.name: rotating_script(workdir, server.bin_ids) for server in servers}
+        for server in servers:
+            wrk(server.url, warm, scripts[server.name])
+        for _ in range(args.runs):
+            for server in servers:  # alternating: drift on a shared machine hits each alike
+                parts = {
+                    "server": lambda s=server: family(s.process.pid),
+                    "postgresql": lambda: named("postgres"),
+                    "redis": lambda: named("redis-server"),
+                }
+                before = {part: cpu_seconds(pids()) for part, pids in parts.items()}
+                run = wrk(server.url, args, scripts[server.name])
+                captures = max(1, run.completed - run.non_2xx)
+                used = {
+                    part: (cpu_seconds(pids()) - before[part]) / captures * 1e6
+                    for part, pids in parts.items()
+                }
+                runs[server.name].append((run, used))
+    finally:
+        for server in servers:
+            server.stop()
+    baseline = statistics.median(run.requests_per_s for run, _ in runs[servers[0].name])
+    results = []
+    for server in servers:
+        measured = runs[server.name]
+        rps = statistics.median(run.requests_per_s for run, _ in measured)
+        results.append(
+            {
+                "server": server.name,
+                "requests_per_s": rps,
+                "ratio_to_sqlite": rps / baseline,
+                "p50_ms": statistics.median(run.p50_ms for run, _ in measured),
+                "p99_ms": statistics.median(run.p99_ms for run, _ in measured),
+                "non_2xx": sum(run.non_2xx for run, _ in measured),
+                "cpu_us_per_capture": {
+                    part: statistics.median(used[part] for _, used in measured) for part in measured[0][1]
+                },
+            }
+        )
+    return results
+
+
+def print_scale_out(results: list[dict], args: argparse.Namespace) -> None:
+    load = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on CPU {args.load_cpu}"
+    print(
+        f"\n1 KB JSON POSTs to {BINS} bins in turn, {load}, median of {args.runs} alternating runs;"
+        " servers on every CPU\n"
+    )
+    print("| server | req/s | vs SQLite | p50 / p99 ms | CPU µs per capture: server / PostgreSQL / Redis |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        cpu = r["cpu_us_per_capture"]
+        print(
+            f"| {r['server']} | {r['requests_per_s']:,.0f} | {r['ratio_to_sqlite']:.2f}x |"
+            f" {r['p50_ms']:.2f} / {r['p99_ms']:.2f} |"
+            f" {cpu['server']:.0f} / {cpu['postgresql']:.0f} / {cpu['redis']:.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,9 +388,25 @@ def main() -> None:
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--load-cpu", default="1")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--scale-out", action="store_true", help="SQLite against --workers 1, 2, 4 on PostgreSQL+Redis"
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2, 4],
+        help="comma-separated worker counts for --scale-out",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    if args.scale_out:
+        with tempfile.TemporaryDirectory() as tmp:
+            scaled = bench_scale_out(args, Path(tmp))
+        print_scale_out(scaled, args)
+        if args.output:
+            args.output.write_text(json.dumps(scaled, indent=2))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         results = [bench_parser(p.strip(), args, Path(tmp)) for p in args.parsers.split(",")]

@@ -11,18 +11,14 @@ import structlog
 
 from inspector import __version__
 from inspector.config import (
-    HTTP_PARSERS,
-    LOG_FORMATS,
+    Option,
     Settings,
     database_name,
     default_db_path,
-    format_size,
-    parse_public_url,
-    parse_size,
+    redacted,
+    registry,
     target_policy,
 )
-from inspector.proxies import TrustedProxies
-from inspector.store.sqlite import SYNCHRONOUS_MODES
 
 T = TypeVar("T")
 defaults = Settings(db_path=Path("inspector.db"))
@@ -48,338 +44,57 @@ def main() -> None:
     """Webhook Inspector: capture webhooks exactly, watch them live, replay them, check signatures."""
 
 
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command one flag (with its INSPECTOR_* variable) per setting, made from the registry."""
+    for name, option, default in reversed(registry()):
+        command = click.option(option.flag, name, **_click_settings(option, default))(command)
+    return command
+
+
+def setting_option(name: str, **changes: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The flag of one setting, for commands other than serve that take it (with its own help)."""
+    option, default = next((option, default) for field, option, default in registry() if field == name)
+    if "help" in changes and option.default_text is not None:
+        changes["help"] += f"  [default: {option.default_text}]"
+    return click.option(option.flag, name, **{**_click_settings(option, default), **changes})
+
+
+def _click_settings(option: Option, default: Any) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "envvar": option.envvar,
+        "show_envvar": True,
+        "help": option.help,
+        "multiple": option.multiple,
+        "default": () if option.multiple else default,
+    }
+    if option.default_text is not None:
+        settings["help"] += f"  [default: {option.default_text}]"
+        settings["show_default"] = False
+    if option.parse is not None:
+        settings["callback"] = _parsed(option.parse)
+        if default is not None and option.show is not None:
+            settings["default"] = option.show(default)
+    elif option.choices:
+        settings["type"] = click.Choice(option.choices)
+    elif option.kind is int:
+        settings["type"] = click.IntRange(option.low, option.high)  # type: ignore[arg-type]
+    elif option.kind is float:
+        settings["type"] = click.FloatRange(option.low, option.high)
+    elif option.kind is Path:
+        settings["type"] = click.Path(dir_okay=False, exists=option.must_exist, path_type=Path)
+    return settings
+
+
 @main.command()
-@click.option(
-    "--host",
-    default=defaults.host,
-    envvar="INSPECTOR_HOST",
-    show_envvar=True,
-    help="Address to listen on; 0.0.0.0 to accept connections from other machines.",
-)
-@click.option(
-    "--port",
-    default=defaults.port,
-    type=click.IntRange(0, 65535),
-    envvar="INSPECTOR_PORT",
-    show_envvar=True,
-    help="TCP port to listen on.",
-)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="INSPECTOR_DB",
-    show_envvar=True,
-    help=f"SQLite database file, created if missing.  [default: {default_db_path()}]",
-)
-@click.option(
-    "--public-url",
-    envvar="INSPECTOR_PUBLIC_URL",
-    show_envvar=True,
-    callback=_parsed(parse_public_url),
-    help="Base URL senders reach this server at (behind a proxy or tunnel); used in capture URLs.",
-)
-@click.option(
-    "--max-body-size",
-    default=format_size(defaults.max_body_size).replace(" ", ""),
-    envvar="INSPECTOR_MAX_BODY_SIZE",
-    show_envvar=True,
-    callback=_parsed(parse_size),
-    help="Largest body a bin accepts (e.g. 512KiB, 10MiB); larger ones get 413 and are logged as tried.",
-)
-@click.option(
-    "--trusted-proxy",
-    "trusted_proxies",
-    multiple=True,
-    envvar="INSPECTOR_TRUSTED_PROXIES",
-    show_envvar=True,
-    callback=_parsed(TrustedProxies.parse),
-    help="Proxy address or CIDR whose X-Forwarded-For/Forwarded headers are believed; repeatable.",
-)
-@click.option(
-    "--bin-ttl",
-    "bin_ttl_seconds",
-    default=defaults.bin_ttl_seconds,
-    type=click.IntRange(60),
-    envvar="INSPECTOR_BIN_TTL",
-    show_envvar=True,
-    help="Seconds a new bin lives before it expires.",
-)
-@click.option(
-    "--sqlite-synchronous",
-    default=defaults.sqlite_synchronous,
-    type=click.Choice(SYNCHRONOUS_MODES),
-    envvar="INSPECTOR_SQLITE_SYNCHRONOUS",
-    show_envvar=True,
-    help="full survives power loss; normal survives a crash of the server process only (docs/durability.md).",
-)
-@click.option(
-    "--http",
-    "http_parser",
-    default=defaults.http_parser,
-    type=click.Choice(HTTP_PARSERS),
-    envvar="INSPECTOR_HTTP",
-    show_envvar=True,
-    help="HTTP parser: h11 captures any method token; httptools is faster but refuses unknown ones.",
-)
-@click.option(
-    "--public/--no-public",
-    default=None,
-    envvar="INSPECTOR_PUBLIC",
-    show_envvar=True,
-    help="Refuse replays and forwards to private, loopback, link-local and metadata addresses. "
-    "Default: on when --host is not a loopback address.",
-)
-@click.option(
-    "--allow-target",
-    "allow_targets",
-    multiple=True,
-    envvar="INSPECTOR_ALLOW_TARGETS",
-    show_envvar=True,
-    help="Host, address or CIDR that replays and forwards may reach even with --public; repeatable.",
-)
-@click.option(
-    "--delivery-timeout",
-    "delivery_timeout_seconds",
-    default=defaults.delivery_timeout_seconds,
-    type=click.FloatRange(0.1, 300),
-    envvar="INSPECTOR_DELIVERY_TIMEOUT",
-    show_envvar=True,
-    help="Seconds a replay or forward may take before it counts as timed out.",
-)
-@click.option(
-    "--forward-retry",
-    "forward_retry_seconds",
-    default=defaults.forward_retry_seconds,
-    type=click.FloatRange(0.01),
-    envvar="INSPECTOR_FORWARD_RETRY",
-    show_envvar=True,
-    help="Seconds before the first auto-forward retry; each next one waits twice as long (5 min at most).",
-)
-@click.option(
-    "--forward-attempts",
-    "forward_max_attempts",
-    default=defaults.forward_max_attempts,
-    type=click.IntRange(1, 50),
-    envvar="INSPECTOR_FORWARD_ATTEMPTS",
-    show_envvar=True,
-    help="Attempts per auto-forward delivery before it is marked failed.",
-)
-@click.option(
-    "--forward-queue",
-    "forward_max_pending",
-    default=defaults.forward_max_pending,
-    type=click.IntRange(1),
-    envvar="INSPECTOR_FORWARD_QUEUE",
-    show_envvar=True,
-    help="Deliveries a bin may have waiting; beyond that new ones fail at once (queue full).",
-)
-@click.option(
-    "--max-requests",
-    default=defaults.max_requests,
-    type=click.IntRange(1),
-    envvar="INSPECTOR_MAX_REQUESTS",
-    show_envvar=True,
-    help="Requests a bin keeps unless it says otherwise; past that the oldest are dropped.",
-)
-@click.option(
-    "--max-stored",
-    "max_stored_bytes",
-    envvar="INSPECTOR_MAX_STORED",
-    show_envvar=True,
-    callback=_parsed(parse_size),
-    help="Cap on all stored body bytes (e.g. 5GiB); the oldest requests go first.  [default: none]",
-)
-@click.option(
-    "--sweep-interval",
-    "sweep_interval_seconds",
-    default=defaults.sweep_interval_seconds,
-    type=click.FloatRange(0.05),
-    envvar="INSPECTOR_SWEEP_INTERVAL",
-    show_envvar=True,
-    help="Seconds between sweeps of expired bins (and of the stored-bytes cap).",
-)
-@click.option(
-    "--max-delay",
-    "max_response_delay_seconds",
-    default=defaults.max_response_delay_seconds,
-    type=click.FloatRange(0),
-    envvar="INSPECTOR_MAX_DELAY",
-    show_envvar=True,
-    help="The longest a bin's configured answer may be delayed, in seconds.",
-)
-@click.option(
-    "--private-bins/--open-bins",
-    "private_bins",
-    default=None,
-    envvar="INSPECTOR_PRIVATE_BINS",
-    show_envvar=True,
-    help="New bins need their token to be read. Default: private when --host is beyond loopback.",
-)
-@click.option(
-    "--bin-rate-limit",
-    type=click.FloatRange(0),
-    envvar="INSPECTOR_BIN_RATE_LIMIT",
-    show_envvar=True,
-    help="Captures per second one bin accepts (bursts of twice that), 429 beyond; 0 for none. "
-    "Default: none on loopback, 50 beyond.",
-)
-@click.option(
-    "--client-rate-limit",
-    type=click.FloatRange(0),
-    envvar="INSPECTOR_CLIENT_RATE_LIMIT",
-    show_envvar=True,
-    help="Captures per second one sender address may make; 0 for none. "
-    "Default: none on loopback, 100 beyond.",
-)
-@click.option(
-    "--max-bins-per-client",
-    type=click.IntRange(0),
-    envvar="INSPECTOR_MAX_BINS_PER_CLIENT",
-    show_envvar=True,
-    help="Live bins one address may create; 0 for no cap. Default: none on loopback, 50 beyond.",
-)
-@click.option(
-    "--max-headers",
-    default=defaults.max_headers,
-    type=click.IntRange(1),
-    envvar="INSPECTOR_MAX_HEADERS",
-    show_envvar=True,
-    help="Most headers a captured request may have (431 beyond).",
-)
-@click.option(
-    "--max-header-bytes",
-    default=format_size(defaults.max_header_bytes).replace(" ", ""),
-    envvar="INSPECTOR_MAX_HEADER_BYTES",
-    show_envvar=True,
-    callback=_parsed(parse_size),
-    help="Largest total size of a captured request's headers (431 beyond).",
-)
-@click.option(
-    "--bins-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    envvar="INSPECTOR_BINS_FILE",
-    show_envvar=True,
-    help="TOML file declaring fixed bins (name, response, private), created at start-up.",
-)
-@click.option(
-    "--sse-ping",
-    "sse_ping_seconds",
-    default=defaults.sse_ping_seconds,
-    type=click.FloatRange(0.1),
-    envvar="INSPECTOR_SSE_PING",
-    show_envvar=True,
-    help="Seconds between keep-alive pings on live streams.",
-)
-@click.option(
-    "--header-timeout",
-    "header_timeout_seconds",
-    default=defaults.header_timeout_seconds,
-    type=click.FloatRange(0.1),
-    envvar="INSPECTOR_HEADER_TIMEOUT",
-    show_envvar=True,
-    help="Seconds a client has to send a whole request head; then 408 (or a plain close if it sent nothing).",
-)
-@click.option(
-    "--body-timeout",
-    "body_timeout_seconds",
-    default=defaults.body_timeout_seconds,
-    type=click.FloatRange(0.1),
-    envvar="INSPECTOR_BODY_TIMEOUT",
-    show_envvar=True,
-    help="Longest pause allowed inside a request body, in seconds; then 408 and nothing is recorded.",
-)
-@click.option(
-    "--keep-alive-timeout",
-    "keep_alive_timeout_seconds",
-    default=defaults.keep_alive_timeout_seconds,
-    type=click.FloatRange(0.1),
-    envvar="INSPECTOR_KEEP_ALIVE_TIMEOUT",
-    show_envvar=True,
-    help="Seconds an idle kept-alive connection stays open between requests.",
-)
-@click.option(
-    "--max-streams-per-bin",
-    default=defaults.max_streams_per_bin,
-    type=click.IntRange(0),
-    envvar="INSPECTOR_MAX_STREAMS_PER_BIN",
-    show_envvar=True,
-    help="Live streams (dashboards, API streams, smee clients) open at once on one bin; "
-    "429 beyond, 0 for no cap.",
-)
-@click.option(
-    "--max-streams-per-client",
-    default=defaults.max_streams_per_client,
-    type=click.IntRange(0),
-    envvar="INSPECTOR_MAX_STREAMS_PER_CLIENT",
-    show_envvar=True,
-    help="Live streams one client address may have open at once; 429 beyond, 0 for no cap.",
-)
-@click.option(
-    "--forward-budget",
-    default=defaults.forward_budget,
-    type=click.IntRange(1),
-    envvar="INSPECTOR_FORWARD_BUDGET",
-    show_envvar=True,
-    help="Auto-forwards one original request may cause in all, counting those of bins that forward "
-    "to each other; past that its forwards fail with the reason.",
-)
-@click.option(
-    "--allow-self-forward/--no-self-forward",
-    default=defaults.allow_self_forward,
-    envvar="INSPECTOR_ALLOW_SELF_FORWARD",
-    show_envvar=True,
-    help="Let bins auto-forward to this server itself (its address, its loopback aliases, "
-    "--public-url); the forward budget still bounds loops. Replays may always go there.",
-)
-@click.option(
-    "--database-url",
-    default=defaults.database_url,
-    envvar="INSPECTOR_DATABASE_URL",
-    show_envvar=True,
-    help="postgresql://user@host:5432/db: keep everything in PostgreSQL, shared by every server process "
-    "(--db is then not used); default: the SQLite file",
-)
-@click.option(
-    "--hub-url",
-    default=defaults.hub_url,
-    envvar="INSPECTOR_HUB_URL",
-    show_envvar=True,
-    help="redis://host:6379/0: share live events and rate limits between server processes; "
-    "default: in this process only",
-)
-@click.option(
-    "--access-log/--no-access-log",
-    default=defaults.access_log,
-    envvar="INSPECTOR_ACCESS_LOG",
-    show_envvar=True,
-    help="Log every HTTP request.",
-)
-@click.option(
-    "--log-level",
-    default=defaults.log_level,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    envvar="INSPECTOR_LOG_LEVEL",
-    show_envvar=True,
-    help="Least severe log level written.",
-)
-@click.option(
-    "--log-format",
-    default=defaults.log_format,
-    type=click.Choice(LOG_FORMATS),
-    envvar="INSPECTOR_LOG_FORMAT",
-    show_envvar=True,
-    help="json: one object per line; console: for people; auto: console on a terminal.",
-)
+@settings_options
 def serve(**options: Any) -> None:
     """Run the server: bins capture at /b/{bin}, the API lives under /api."""
+    from inspector import server
     from inspector.logs import configure_logging
-    from inspector.server import build_server
 
-    if options["db_path"] is None:
-        options["db_path"] = default_db_path()
     try:
-        settings = Settings(**options)
+        # Settings left unset keep the registry's default (some are computed, like the database path).
+        settings = Settings(**{name: value for name, value in options.items() if value is not None})
         policy = target_policy(settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -391,8 +106,41 @@ def serve(**options: Any) -> None:
         http_parser=settings.http_parser,
         max_body_size=settings.max_body_size,
         outbound="public addresses only" if not policy.allow_private else "any address",
+        workers=settings.workers,
     )
-    build_server(settings).run()
+    server.run(settings)
+
+
+@main.command("migrate-db")
+@setting_option("db_path", help="The SQLite database to move.")
+@setting_option(
+    "database_url", required=True, help="postgresql://user@host:5432/db: an empty database to move it into."
+)
+def migrate_db(db_path: Path | None, database_url: str) -> None:
+    """Move a SQLite database into PostgreSQL: bins, captures, secrets, verdicts, deliveries; ids kept.
+
+    Stop the server on the SQLite file first (this command refuses while it runs). The copy is one
+    transaction; the SQLite file is left as it was. Then start the servers with --database-url.
+    """
+    import asyncio
+
+    import asyncpg
+
+    from inspector.store import StoreLocked
+    from inspector.store.transfer import TransferRefused, sqlite_to_postgres
+
+    path = db_path or default_db_path()
+    try:
+        copied = asyncio.run(
+            sqlite_to_postgres(path, database_url, progress=lambda table, rows: click.echo(f"{rows} {table}"))
+        )
+    except (TransferRefused, StoreLocked, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"cannot use {redacted(database_url)}: {exc}") from None
+    click.echo(
+        f"moved {path} into {redacted(database_url)}: {copied['bins']} bins, {copied['requests']} requests"
+    )
 
 
 def _since(value: str) -> str | int:
@@ -405,21 +153,72 @@ def _since(value: str) -> str | int:
 
 
 def _target(value: str) -> str:
-    from inspector.targets import parse_target
+    from inspector.targets import expand_local_target
 
-    parse_target(value)
-    return value
+    return expand_local_target(value)
+
+
+def _with_path(target: str, path: str | None) -> str:
+    """The target with --path as its path; a UsageError when --to has a path of its own too."""
+    if path is None:
+        return target
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(target)
+    if parts.path not in ("", "/"):
+        raise click.UsageError(f"give the path once: --to {target} already has {parts.path}")
+    return urlunsplit(parts._replace(path=f"/{path.lstrip('/')}"))
+
+
+def _create_bin(server: str, token: str | None) -> tuple[str, str, str | None]:
+    """Make a bin on `server` for `forward --new`: its id, capture URL and owner token."""
+    import httpx
+
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        answer = httpx.post(f"{server.rstrip('/')}/api/bins", headers=headers, json={}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot create a bin on {server}: {exc}") from None
+    if answer.status_code != 201:
+        raise click.ClickException(
+            f"{server} refused to create a bin (HTTP {answer.status_code}): {answer.text}"
+        )
+    made = answer.json()
+    return made["id"], made["url"], made.get("token")
+
+
+def _state_help() -> str:
+    from inspector.forwarder import STATE_DIR
+
+    return (
+        "File that keeps the last settled request id, so a restarted forwarder resumes where it "
+        "stopped, captures made meanwhile included (it then takes precedence over --since).  "
+        f"[default: one file per bin and target in {STATE_DIR}]"
+    )
 
 
 @main.command()
-@click.argument("bin_url")
+@click.argument("bin_url", required=False)
 @click.option(
     "--to",
     "target",
     required=True,
     callback=_parsed(_target),
-    help="Where to deliver: your app's URL, e.g. http://localhost:3000/hook. "
+    help="Where to deliver: a port (3000 is http://localhost:3000), host:port/path "
+    "(localhost:3000/hook) or a URL (http://localhost:3000/hook). "
     "Each request's sub-path (after /b/BIN) and query are appended.",
+)
+@click.option(
+    "--path",
+    help="The path on the target that the bin's URL maps to, as with --to 3000 --path /hook; "
+    "/b/BIN/github?x=1 is then delivered to /hook/github?x=1.  [default: the path in --to]",
+)
+@click.option(
+    "--new",
+    "new_bin",
+    is_flag=True,
+    help="Create a bin first, print its URL and forward it; the argument is then the server "
+    "(default http://127.0.0.1:8000), not a bin URL.",
 )
 @click.option(
     "--since",
@@ -447,41 +246,56 @@ def _target(value: str) -> str:
     help="Tries per request when the target is unreachable, times out or answers 5xx or 429, "
     "waiting 1, 2, 4, 8, 10 s between them; after the last the request is reported and skipped.",
 )
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File that keeps the last delivered id, so a restarted forwarder resumes where it stopped "
-    "(it then takes precedence over --since).",
-)
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path), help=_state_help())
 def forward(
-    bin_url: str,
+    bin_url: str | None,
     target: str,
+    path: str | None,
+    new_bin: bool,
     since: str | int | None,
     token: str | None,
     timeout: float,
     attempts: int,
     state_path: Path | None,
 ) -> None:
-    """Deliver every request a bin captures to your app, exactly once, as it arrives.
+    """Deliver every request a bin captures to your app, at least once, as it arrives.
 
     BIN_URL is the bin's capture URL (http://HOST:PORT/b/BIN) or its dashboard page
-    (http://HOST:PORT/bins/BIN); the server may be remote. Each request is sent with its method,
-    headers and body bytes exactly as captured (minus hop-by-hop headers; Host is the target's).
-    One line per delivery on standard output:
+    (http://HOST:PORT/bins/BIN); the server may be remote. With --new, give the server's URL
+    instead (or nothing, for http://127.0.0.1:8000) and a new bin is made. One line per delivery
+    on standard output:
 
         HH:MM:SS  #ID  METHOD /path?query  -> STATUS  N ms
 
-    If the connection drops or the server restarts, it reconnects and carries on after the last
-    delivered request: nothing is lost and nothing is delivered twice. Ctrl-C or SIGTERM stops
-    it after the delivery in flight.
-    """
-    from inspector.forwarder import Forwarder, parse_bin_url, run_forwarder
+    Each request goes out with its method, headers (in order, duplicates kept) and body bytes as
+    captured, except: hop-by-hop headers (Connection and those it names, Keep-Alive, TE, Trailer,
+    Transfer-Encoding, Upgrade, Proxy-*) and the sender's proxy headers (X-Forwarded-For,
+    X-Forwarded-Host, -Proto, -Port, Forwarded, X-Real-IP) are left out; Host is the target's;
+    Content-Length is recomputed; and Idempotency-Key: BIN:ID is added unless the capture has
+    one. The sub-path's ".." segments are resolved within it, so it stays under the target's path.
 
-    try:
-        server, bin_id = parse_bin_url(bin_url)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="BIN_URL") from None
+    If the connection drops or the server restarts, it reconnects and carries on after the last
+    settled request: nothing is lost. Delivery is at least once: a forwarder killed mid-delivery
+    sends that request again when restarted, with the same Idempotency-Key, for your app to drop
+    the repeat. Ctrl-C or SIGTERM stops it after the delivery in flight.
+    """
+    from inspector.forwarder import Forwarder, default_state_path, parse_bin_url, run_forwarder
+
+    target = _with_path(target, path)
+    if new_bin:
+        server = (bin_url or f"http://{defaults.host}:{defaults.port}").rstrip("/")
+        bin_id, capture_url, made_token = _create_bin(server, token)
+        token = token or made_token
+        click.echo(f"created bin {bin_id}: send webhooks to {capture_url}", err=True)
+        if made_token:
+            click.echo(f"its owner token (for the dashboard and the API): {made_token}", err=True)
+    else:
+        if bin_url is None:
+            raise click.UsageError("give the bin's URL, or --new to create one")
+        try:
+            server, bin_id = parse_bin_url(bin_url)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="BIN_URL") from None
     after = None if since is None else 0 if since == "all" else int(since) - 1
     forwarder = Forwarder(
         server=server,
@@ -491,10 +305,12 @@ def forward(
         token=token,
         timeout=timeout,
         attempts=attempts,
-        state_path=state_path,
+        state_path=state_path or default_state_path(server, bin_id, target),
     )
     try:
-        forwarder.load_state()
+        resumed = forwarder.load_state()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if resumed:
+        click.echo(f"resuming after #{forwarder.after}, as {forwarder.state_path} says", err=True)
     raise SystemExit(run_forwarder(forwarder))

@@ -1,4 +1,4 @@
-"""Forwarding: follow a bin's live stream and deliver each captured request to a target, exactly once."""
+"""Forwarding: follow a bin's live stream and deliver each captured request to a target, at least once."""
 
 from __future__ import annotations
 
@@ -21,11 +21,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import platformdirs
 
 from inspector.models import CapturedRequest, Header
+from inspector.proxies import PROXY_HEADERS
 from inspector.replay import (
     DeliveryResult,
+    Outbound,
+    Overrides,
     build_outbound,
+    confined_path,
     deliver,
     exception_chain,
     make_client,
@@ -44,8 +49,10 @@ RETRY_FIRST = 1.0
 RETRY_CAP = 10.0
 DEFAULT_ATTEMPTS = 5
 DEFAULT_TIMEOUT = 10.0
-# Failures after which a delivery is worth trying again: the request did not arrive, or the
-# target said it could not take it now. Anything else (2xx, 3xx, 4xx) is the target's answer.
+# Where the cursor of each bin and target is kept when --state does not say (one file each).
+STATE_DIR = platformdirs.user_state_path("inspector", appauthor=False) / "forward"
+# Added to every delivery, the same on every repeat of a capture: BIN:ID.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class ForwardError(Exception):
@@ -162,6 +169,35 @@ async def read_events(lines: AsyncIterator[str]) -> AsyncIterator[ServerSentEven
                 ident = value
 
 
+def default_state_path(server: str, bin_id: str, target: str) -> Path:
+    """The state file of one bin (on one server) forwarded to one target, under STATE_DIR."""
+    digest = hashlib.sha256(f"{server}\n{bin_id}\n{target}".encode()).hexdigest()[:16]
+    return STATE_DIR / f"{bin_id}-{digest}.json"
+
+
+def idempotency_key(captured: CapturedRequest) -> str:
+    """The key a capture is delivered with, every time: the bin and the request id."""
+    return f"{captured.bin_id}:{captured.id}"
+
+
+def forwarded_request(captured: CapturedRequest, target: str) -> Outbound:
+    """What the forwarder sends to `target` for a capture.
+
+    As replay builds it (method, headers in order with duplicates, body bytes; hop-by-hop headers
+    dropped, Host set for the target, Content-Length recomputed), and also: the sub-path's dot
+    segments resolved within it, so it stays under the target's path; the proxy headers
+    (X-Forwarded-For and its kind) left out, which the local app would believe from a loopback
+    peer; and an Idempotency-Key of BIN:ID, stable across repeats, unless the capture has its own.
+    """
+    confined = msgspec.structs.replace(captured, sub_path=confined_path(captured.sub_path))
+    has_key = captured.header(IDEMPOTENCY_HEADER) is not None
+    overrides = Overrides(
+        remove_headers=sorted(PROXY_HEADERS),
+        set_headers=[] if has_key else [(IDEMPOTENCY_HEADER, idempotency_key(captured))],
+    )
+    return build_outbound(confined, target, overrides)
+
+
 def backoff(failures: int, first: float, cap: float) -> float:
     """Seconds to wait after `failures` consecutive failures (0 for the first), with jitter so
     that many forwarders do not reconnect to a restarted server in lockstep."""
@@ -175,18 +211,17 @@ def _print(stream: TextIO, line: str) -> None:
 
 @dataclass
 class Forwarder:
-    """Delivers every request a bin captures after `after` to `target`, in id order, once.
+    """Delivers every request a bin captures after `after` to `target`, in id order, at least once.
 
-    Exactly once: `after` only moves past a request once its delivery is settled (the target
-    answered, or the attempts ran out), and every (re)connection asks the server for the
-    requests after it, so a dropped stream or a restarted server loses nothing and repeats
-    nothing. Deliveries that failed (unreachable, timeout, 5xx, 429) are retried up to
-    `attempts` times with backoff, each attempt printed, as a webhook sender would: a target
-    that timed out or answered 5xx may have acted on the first attempt. After the last attempt
-    the request is reported as given up and the forwarder moves on, so one broken request
-    cannot stall all the ones after it. With a state file the cursor survives restarts of the
-    forwarder; a request answered in the instant before the process was killed, before the
-    file was written, is the one case that can be delivered twice.
+    `after` only moves past a request once its delivery is settled (the target answered, or the
+    attempts ran out), and every (re)connection asks the server for the requests after it, so a
+    dropped stream or a restarted server loses nothing and repeats nothing. The state file keeps
+    the cursor across restarts of the forwarder itself; a forwarder killed while a delivery was
+    in flight (or in the instant between the answer and the file's write) sends that one request
+    again when it starts, with the same Idempotency-Key, so the app can drop the repeat. Failed
+    deliveries (unreachable, timeout, 5xx, 429) are retried up to `attempts` times with backoff,
+    each attempt printed, as a webhook sender would; after the last one the request is reported
+    as given up and the forwarder moves on, so one broken request cannot stall the rest.
     """
 
     server: str
@@ -248,7 +283,11 @@ class Forwarder:
         }
         # Written aside then renamed over, so a crash never leaves a half-written file.
         temporary = self.state_path.with_name(f".{self.state_path.name}.tmp")
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(json.dumps(state) + "\n")
+        # Flushed to disk before the rename: after a power cut the cursor is old, never empty.
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
         os.replace(temporary, self.state_path)
 
     def _settled(self, request_id: int) -> None:
@@ -362,7 +401,7 @@ class Forwarder:
             self._settled(captured.id)
             return
         try:
-            outbound = build_outbound(captured, self.target)
+            outbound = forwarded_request(captured, self.target)
         except ValueError as exc:
             _print(self.err, f"#{captured.id} skipped: {exc}")
             self._settled(captured.id)

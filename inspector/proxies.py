@@ -10,6 +10,13 @@ from inspector.models import Header
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# The headers proxies add to say where a request came from and how it arrived. They describe the
+# path to the server that read them; passed on to an app that trusts its loopback peer as a proxy
+# they would be believed there (`inspector forward` leaves them out).
+PROXY_HEADERS = frozenset(
+    {"forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip"}
+)
+
 
 @dataclass(frozen=True)
 class TrustedProxies:

@@ -140,6 +140,31 @@ def _request_target(text: str, encoding: str) -> str:
     return "".join(out)
 
 
+def confined_path(sub_path: str) -> str:
+    """A captured sub-path with its dot segments resolved within itself (RFC 3986 section 5.2.4), so
+    that appended to a target's path it cannot climb above it: /a/../../admin is /admin.
+
+    "%2e" counts as a dot, since many servers decode it before they resolve dot segments.
+    Everything else stays byte for byte; a path that ends in a dot segment keeps its final "/".
+    """
+    if not sub_path:
+        return sub_path
+    kept: list[str] = []
+    segments = sub_path.removeprefix("/").split("/")
+    for index, segment in enumerate(segments):
+        dots = segment.lower().replace("%2e", ".")
+        last = index == len(segments) - 1
+        if dots == "..":
+            if kept:
+                kept.pop()
+        elif dots != ".":
+            kept.append(segment)
+            continue
+        if last:
+            kept.append("")
+    return "/" + "/".join(kept)
+
+
 def _set_header(headers: list[Header], name: str, value: str) -> list[Header]:
     lower = name.lower()
     out: list[Header] = []

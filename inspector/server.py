@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import http
 import sys
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ import msgspec
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from inspector.config import Settings, format_size
 
@@ -45,17 +47,25 @@ class ConnectionLimits:
         )
 
 
-def build_server(settings: Settings) -> uvicorn.Server:
-    """The uvicorn server for `inspector serve`, speaking HTTP through the hardened protocols."""
-    from inspector.app import create_app
+class InspectorConfig(uvicorn.Config):
+    """uvicorn's configuration, carrying our Settings and connection limits.
 
-    limits = ConnectionLimits.from_settings(settings)
-    return uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
+    With --workers, uvicorn spawns each worker process with a pickled copy of this object: the
+    worker builds the app from the same Settings (`load_app`) and its protocols read their limits
+    from here, so nothing has to be re-parsed from flags or the environment.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limits = ConnectionLimits.from_settings(settings)
+        super().__init__(
+            # Never imported: load_app builds the app from the settings.
+            "inspector.app:create_app",
+            factory=True,
             host=settings.host,
             port=settings.port,
-            http=protocol_class(settings.http_parser, limits),
+            workers=settings.workers,
+            http=HardenedHttpToolsProtocol if settings.http_parser == "httptools" else HardenedH11Protocol,
             # Nothing here speaks WebSocket: an Upgrade request is captured like any other.
             ws="none",
             lifespan="on",
@@ -67,7 +77,29 @@ def build_server(settings: Settings) -> uvicorn.Server:
             timeout_keep_alive=settings.keep_alive_timeout_seconds,  # type: ignore[arg-type]
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
-    )
+
+    def load_app(self) -> Any:
+        from inspector.app import create_app
+
+        return functools.partial(create_app, self.settings)
+
+    def configure_logging(self) -> None:
+        # uvicorn calls this in the parent and again in each worker process it spawns.
+        from inspector.logs import configure_logging
+
+        configure_logging(self.settings.log_level, self.settings.log_format)
+        super().configure_logging()  # after ours: it silences the access log unless asked for
+
+
+def run(settings: Settings) -> None:
+    """Serve until told to stop: in this process, or in `settings.workers` worker processes."""
+    config = InspectorConfig(settings)
+    if settings.workers == 1:
+        uvicorn.Server(config).run()
+        return
+    # uvicorn's supervisor: it binds once, hands the socket to every worker, replaces a worker that
+    # dies, and stops them all on SIGINT/SIGTERM.
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def framing_problem(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -152,6 +184,10 @@ class _Deadlines:
     cycle: Any
     flow: Any
     server_state: Any
+
+    def __init__(self, config: InspectorConfig, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)  # type: ignore[call-arg]
+        self.limits = config.limits
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
@@ -331,9 +367,3 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._body_complete()
-
-
-def protocol_class(parser: str, limits: ConnectionLimits) -> type[asyncio.Protocol]:
-    """The hardened protocol for a parser name ("h11" or "httptools"), bound to these limits."""
-    base: type[_Deadlines] = HardenedHttpToolsProtocol if parser == "httptools" else HardenedH11Protocol
-    return type(base.__name__, (base,), {"limits": limits})  # type: ignore[return-value]

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
+import idna
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -159,8 +161,10 @@ def wire_host(host: str) -> str:
             raise ValueError(f"{host!r} is an ambiguous IPv4 form: write {address}")
         return host
     try:
-        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
+        # IDNA 2008 with UTS #46 mapping, non-transitional: what httpx and browsers send, so faß.de
+        # is xn--fa-hia.de (Python's own "idna" codec is IDNA 2003 and would make it fass.de).
+        ascii_host = host if host.isascii() else idna.encode(host, uts46=True, transitional=False).decode()
+    except (idna.IDNAError, UnicodeError) as exc:
         raise ValueError(f"{host!r} is not a valid international domain name ({exc})") from None
     if not _HOST_NAME.fullmatch(ascii_host.lower()):
         raise ValueError(f"{host!r} is not a valid host name")
@@ -189,6 +193,28 @@ def parse_target(url: str) -> SplitResult:
     except ValueError as exc:
         raise ValueError(f"the target {url!r}: {exc}") from None
     return parts
+
+
+# A URL that names its scheme: "http://...", "ftp://..." (refused later, in words).
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def expand_local_target(text: str) -> str:
+    """A full target URL from the short forms of `stripe listen --forward-to` and `hookdeck listen`.
+
+    "3000" is http://localhost:3000, ":3000/hook" is http://localhost:3000/hook, and a URL without
+    a scheme ("localhost:3000/hook", "127.0.0.1:8080") is http://; a full URL stays as it is. The
+    result goes through `parse_target`, so ValueError says what is wrong.
+    """
+    value = text.strip()
+    if value.isascii() and value.isdigit():
+        value = f"http://localhost:{value}"
+    elif value.startswith(":"):
+        value = f"http://localhost{value}"
+    elif not _HAS_SCHEME.match(value):
+        value = f"http://{value}"
+    parse_target(value)
+    return value
 
 
 def netloc(parts: SplitResult) -> str:

@@ -407,3 +407,23 @@ def closed_at_end() -> Iterator[Callable[..., RecordingTarget]]:
 @pytest.fixture
 def recording_target() -> Iterator[Callable[..., RecordingTarget]]:
     yield from closed_at_end()
+
+
+# --- smee-client, the real one from npm ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smee_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real smee-client from npm (version 5), installed once for the test session."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm is not installed: the smee-client compatibility tests need it")
+    folder = tmp_path_factory.mktemp("smee")
+    install = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), "smee-client@5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"npm could not install smee-client: {install.stderr[-500:]}")
+    return folder / "node_modules" / "smee-client" / "bin" / "smee.js"

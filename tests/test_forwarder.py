@@ -20,6 +20,7 @@ import pytest
 from conftest import Recorded, RecordingTarget, Reply, ServerProcess, closed_at_end, send_raw
 
 from inspector.forwarder import parse_bin_url
+from inspector.targets import expand_local_target
 
 # HH:MM:SS  #ID  METHOD /path?query  -> STATUS or error  N ms  (note)
 LINE = re.compile(
@@ -30,13 +31,14 @@ LINE = re.compile(
 class ForwarderProcess:
     """`python -m inspector forward ...` with its output collected line by line as it comes."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, state_home: Path) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "inspector", "forward", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # The default state files go under XDG_STATE_HOME: the test's own, not the user's.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "XDG_STATE_HOME": str(state_home)},
         )
         self.out: list[str] = []
         self.err: list[str] = []
@@ -74,11 +76,17 @@ class ForwarderProcess:
 
 
 @pytest.fixture
-def forwarder() -> Iterator[Callable[..., ForwarderProcess]]:
+def state_home(tmp_path: Path) -> Path:
+    """XDG_STATE_HOME of the forwarders a test starts: their default state files go here."""
+    return tmp_path / "state-home"
+
+
+@pytest.fixture
+def forwarder(state_home: Path) -> Iterator[Callable[..., ForwarderProcess]]:
     started: list[ForwarderProcess] = []
 
     def start(*args: str) -> ForwarderProcess:
-        started.append(ForwarderProcess(*args))
+        started.append(ForwarderProcess(*args, state_home=state_home))
         return started[-1]
 
     yield start
@@ -111,6 +119,14 @@ def send(server: ServerProcess, bin_id: str, n: int) -> int:
     return int(response.headers["x-inspector-request-id"])
 
 
+def line_id(process: ForwarderProcess, timeout: float = 10) -> int:
+    """The request id of the forwarder's first delivery line."""
+    deadline = time.monotonic() + timeout
+    while not process.out and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(process.deliveries()[0]["id"])
+
+
 def markers(requests: list[Recorded]) -> list[int]:
     return [int(request.body.removeprefix(b"marker ")) for request in requests]
 
@@ -132,6 +148,11 @@ def test_help_lists_every_option() -> None:
         "--timeout",
         "--attempts",
         "--state",
+        "--path",
+        "--new",
+        "at least once",
+        "Idempotency-Key",
+        "X-Forwarded-For",
     ]:
         assert option in result.stdout
     top = subprocess.run(
@@ -214,6 +235,7 @@ def test_delivers_new_captures_byte_exact(
         ("stripe-signature", "t=1,v1=abc"),
         ("x-dup", "three"),
         ("content-length", str(len(body))),
+        ("Idempotency-Key", f"{bin_id}:{line_id(process)}"),
     ]
     assert received.body == body
 
@@ -431,3 +453,139 @@ def test_stopping_lets_the_delivery_in_flight_finish(
     assert line["outcome"] == "202"
     # Settled, so a restarted forwarder with this state would not send it again.
     assert json.loads(state.read_text())["last_delivered"] == request_id
+
+
+# --- the guarantee, target forms, --new, what is passed on --------------------------------------------
+
+
+def test_killed_mid_delivery_then_restarted_delivers_at_least_once_with_a_stable_key(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+    state_home: Path,
+) -> None:
+    """SIGKILL while the target holds capture 3, captures made while no forwarder runs, then a
+    restart with the default state file: every capture arrives; capture 3, which was in flight,
+    twice with the same Idempotency-Key; every other one exactly once."""
+    server = start_server()
+    bin_id = new_bin(server)
+    in_flight = 3
+    arrived = threading.Event()
+    release = threading.Event()
+
+    def holding(recorded: Recorded) -> Reply:
+        if recorded.body == f"marker {in_flight}".encode() and not arrived.is_set():
+            arrived.set()
+            release.wait(30)  # the forwarder is killed meanwhile: this answer goes nowhere
+        return 200, [], b"ok"
+
+    target = recording_target(holding)
+    args = (f"{server.url}/b/{bin_id}", "--to", f"{target.url}/hook")
+    first = forwarder(*args)
+    first.wait_for("forwarding")
+    ids = [send(server, bin_id, n) for n in range(6)]
+    assert arrived.wait(30)
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    release.set()
+    ids += [send(server, bin_id, n) for n in range(6, 8)]  # while no forwarder runs
+
+    second = forwarder(*args)
+    second.wait_for("resuming after")
+    second.wait_for("forwarding")
+    target.wait_for(9)
+    time.sleep(1.0)  # anything delivered more often would arrive now
+    assert second.stop() == 0
+
+    received = markers(target.requests)
+    assert sorted(received) == sorted([*range(8), in_flight])
+    keys: dict[int, set[str]] = {}
+    for recorded in target.requests:
+        marker = int(recorded.body.removeprefix(b"marker "))
+        keys.setdefault(marker, set()).update(v for k, v in recorded.header_list() if k == "Idempotency-Key")
+    assert keys == {n: {f"{bin_id}:{ids[n]}"} for n in range(8)}
+    # The default state file, one per bin and target, is where --help says.
+    [state] = (state_home / "inspector" / "forward").glob(f"{bin_id}-*.json")
+    assert json.loads(state.read_text())["last_delivered"] == ids[-1]
+
+
+def test_short_target_forms_path_mapping_and_what_is_passed(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    """--to PORT --path /hook; dot segments stay under /hook; hop-by-hop and proxy headers stay
+    behind; everything else goes as captured."""
+    server = start_server()
+    bin_id = new_bin(server)
+    target = recording_target()
+    process = forwarder(f"{server.url}/b/{bin_id}", "--to", str(target.port), "--path", "/hook")
+    process.wait_for("forwarding")
+    raw = (
+        f"POST /b/{bin_id}/a/../../../admin/%2e%2e/x?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "X-Forwarded-For: 203.0.113.9\r\nForwarded: for=203.0.113.9\r\nX-Real-IP: 203.0.113.9\r\n"
+        "X-Forwarded-Proto: https\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+        "X-Keep: yes\r\nContent-Length: 2\r\n\r\nhi"
+    ).encode()
+    assert send_raw(server.url, raw).startswith(b"HTTP/1.1 200")
+    [received] = target.wait_for(1)
+    assert received.request_line == b"POST /hook/x?q=1 HTTP/1.1"
+    names = [name.lower() for name, _ in received.header_list()]
+    assert names == ["host", "x-keep", "content-length", "idempotency-key"]
+    assert dict(received.header_list())["host"] == f"localhost:{target.port}"
+    assert received.body == b"hi"
+    assert process.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("given", "url"),
+    [
+        ("3000", "http://localhost:3000"),
+        (":3000/hook", "http://localhost:3000/hook"),
+        ("localhost:3000/hook", "http://localhost:3000/hook"),
+        ("127.0.0.1:8080/a?x=1", "http://127.0.0.1:8080/a?x=1"),
+        ("[::1]:3000/x", "http://[::1]:3000/x"),
+        ("http://localhost:3000/hook", "http://localhost:3000/hook"),
+        ("https://app.example/hook", "https://app.example/hook"),
+    ],
+)
+def test_target_forms(given: str, url: str) -> None:
+    assert expand_local_target(given) == url
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["http://127.0.0.1:1/b/x", "--to", "70000"], "Port out of range"),
+        (["http://127.0.0.1:1/b/x", "--to", "localhost:3000/hook", "--path", "/other"], "give the path once"),
+        (["--to", "3000"], "give the bin's URL, or --new"),
+    ],
+)
+def test_target_usage_errors(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "forward", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+
+
+def test_new_creates_a_bin_prints_its_url_and_forwards_it(
+    start_server: Callable[..., ServerProcess],
+    recording_target: Callable[..., RecordingTarget],
+    forwarder: Callable[..., ForwarderProcess],
+) -> None:
+    server = start_server()
+    target = recording_target()
+    process = forwarder("--new", server.url, "--to", f"127.0.0.1:{target.port}/hook")
+    process.wait_for("forwarding")
+    [created] = [line for line in process.err if "send webhooks to" in line]
+    capture_url = created.rsplit(" ", 1)[1]
+    assert capture_url.startswith(f"{server.url}/b/")
+    response = httpx.post(f"{capture_url}/github?x=1", content=b"new", timeout=10)
+    assert response.status_code == 200
+    [received] = target.wait_for(1)
+    assert received.request_line == b"POST /hook/github?x=1 HTTP/1.1"
+    assert received.body == b"new"
+    assert process.stop() == 0

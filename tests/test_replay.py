@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
+import hmac
 import socket
 import time
 from collections.abc import Callable
@@ -15,7 +17,15 @@ from conftest import HANG, Recorded, RecordingTarget, Reply, ServerProcess, free
 
 from inspector.forwarder import captured_from_json
 from inspector.models import CapturedRequest
-from inspector.replay import MAX_REDIRECTS, Outbound, Overrides, Redirect, build_outbound, deliver
+from inspector.replay import (
+    MAX_REDIRECTS,
+    Outbound,
+    Overrides,
+    Redirect,
+    build_outbound,
+    confined_path,
+    deliver,
+)
 from inspector.targets import TargetPolicy
 
 ANYWHERE = TargetPolicy(allow_private=True)
@@ -391,3 +401,100 @@ def test_outbound_serialises_for_the_api() -> None:
 
     outbound = build_outbound(make_captured(body=b"\xff"), "http://a.test/")
     assert msgspec.json.decode(msgspec.json.encode(outbound), type=Outbound) == outbound
+
+
+# --- re-signing on replay ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("captured_headers", "gone"),
+    [
+        # GitHub sends both; a replay re-signed with a new secret must not keep the old SHA-1 one.
+        (
+            [
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature", "sha1=0ld"),
+                ("X-Hub-Signature-256", "sha256=0ld"),
+            ],
+            [],
+        ),
+        # Svix sends svix-*; signing writes webhook-*, and receivers read svix-* first when present.
+        (
+            [("svix-id", "msg_0ld"), ("svix-timestamp", "1"), ("svix-signature", "v1,0ld")],
+            ["svix-id", "svix-timestamp", "svix-signature"],
+        ),
+    ],
+)
+def test_re_signing_replaces_every_signature_header_of_the_provider(
+    server: ServerProcess,
+    bin_id: str,
+    target: RecordingTarget,
+    captured_headers: list[tuple[str, str]],
+    gone: list[str],
+) -> None:
+    """The dashboard's Replay tab, re-signing as the detected provider with a new secret: no header
+    of the old signature reaches the target, and the new ones verify with the new secret."""
+    body = b'{"zen": "Keep it logically awesome."}'
+    captured = capture(server, bin_id, raw_request(server, bin_id, "/hook", captured_headers, body))
+    provider = "github" if "X-GitHub-Event" in dict(captured_headers) else "standard-webhooks"
+    secret = "whsec_" + base64.b64encode(b"a new test secret").decode()
+    form = {
+        "target": target.url,
+        "method": captured.method,
+        "path": captured.sub_path,
+        "headers": "".join(f"{name}: {value}\n" for name, value in captured.headers),
+        "sign_provider": provider,
+        "sign_secret": secret,
+    }
+    answer = httpx.post(f"{server.url}/bins/{bin_id}/requests/{captured.id}/replay", data=form, timeout=30)
+    assert answer.status_code == 200, answer.text
+    [received] = target.wait_for(1)
+    headers = [(name.lower(), value) for name, value in received.header_list()]
+    assert not [value for _, value in headers if "0ld" in value], headers
+    names = [name for name, _ in headers]
+    assert not set(gone) & set(names), headers
+    assert len(names) == len(set(names)), headers  # each signature header once
+    value = dict(headers)
+    if provider == "github":
+        # Computed here with hmac, not with the project's signing code.
+        key = secret.encode()
+        assert value["x-hub-signature-256"] == "sha256=" + hmac.new(key, body, "sha256").hexdigest()
+        assert value["x-hub-signature"] == "sha1=" + hmac.new(key, body, "sha1").hexdigest()
+    else:
+        signed = f"{value['webhook-id']}.{value['webhook-timestamp']}.".encode() + body
+        digest = hmac.new(b"a new test secret", signed, "sha256").digest()
+        assert value["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
+
+
+def test_replaced_headers_name_every_variant_of_a_scheme() -> None:
+    from inspector import signatures
+
+    signed = signatures.sign("square", b"{}", "key", 0, url="https://example.com/hook").headers
+    assert set(signatures.replaced_headers("square", signed)) == {
+        "x-square-hmacsha256-signature",
+        "x-square-signature",  # the legacy SHA-1 header of older subscriptions
+    }
+    signed = signatures.sign("github", b"{}", "s", 0).headers
+    assert set(signatures.replaced_headers("github", signed)) == {"x-hub-signature-256", "x-hub-signature"}
+    # A provider with one header: what signing writes.
+    signed = signatures.sign("stripe", b"{}", "whsec_x", 0).headers
+    assert signatures.replaced_headers("stripe", signed) == ["stripe-signature"]
+
+
+@pytest.mark.parametrize(
+    ("sub_path", "confined"),
+    [
+        ("", ""),
+        ("/", "/"),
+        ("/github/push", "/github/push"),
+        ("/a/../../../admin", "/admin"),
+        ("/%2e%2e/%2E%2e/x", "/x"),
+        ("/a/./b/.", "/a/b/"),
+        ("/a/b/..", "/a/"),
+        ("/..", "/"),
+        ("/a//b/", "/a//b/"),  # only dot segments change
+        ("/caf\u00e9/%41", "/caf\u00e9/%41"),
+    ],
+)
+def test_confined_path_stays_under_the_target(sub_path: str, confined: str) -> None:
+    assert confined_path(sub_path) == confined

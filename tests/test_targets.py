@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from conftest import Recorded, RecordingTarget, Reply, closed_at_end
 from test_replay import make_captured
@@ -167,12 +168,30 @@ def test_ambiguous_host_forms_are_refused_in_words(policy: TargetPolicy, url: st
         ("http://b\u00fccher.example/", "xn--bcher-kva.example"),
         ("http://\u4f8b\u3048.\u30c6\u30b9\u30c8/", "xn--r8jz45g.xn--zckzah"),
         ("http://xn--r8jz45g.xn--zckzah/", "xn--r8jz45g.xn--zckzah"),
+        # IDNA 2008: ß and ς are letters of their own, not fass.de as IDNA 2003 would have it.
+        ("https://fa\u00df.de/", "xn--fa-hia.de"),
+        ("https://\u03c3\u03bf\u03c6\u03cc\u03c2.gr:8443/", "xn--0xagbn4a.gr:8443"),
+        ("http://FA\u00df.DE/", "xn--fa-hia.de"),
     ],
 )
 def test_plain_addresses_names_ipv6_and_idns_pass(url: str, wire: str) -> None:
     assert netloc(parse_target(url)) == wire
     TargetPolicy().check_url(url)
     assert build_outbound(make_captured(), url).url.startswith(f"{url.split(':')[0]}://{wire}/")
+
+
+@pytest.mark.parametrize(
+    "host", ["fa\u00df.de", "b\u00fccher.example", "\u03c3\u03bf\u03c6\u03cc\u03c2.gr", "\u4f8b\u3048.jp"]
+)
+def test_international_names_match_what_httpx_sends(host: str) -> None:
+    """The Host header and the name resolved are the ones httpx itself would use for the URL."""
+    url = f"http://{host}/"
+    assert netloc(parse_target(url)) == httpx.URL(url).raw_host.decode("ascii")
+
+
+def test_names_idna_2008_forbids_are_refused() -> None:
+    with pytest.raises(ValueError, match="not a valid international domain name"):
+        parse_target("http://\u2603.net/")
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,10 @@ class RedisHub(Hub):
         # Redis confirms in the same order, so a subscriber that joins waits for the latest.
         self._confirmations: dict[str, deque[asyncio.Future[bool]]] = {}
         self._reader: asyncio.Task[None] | None = None
+        # Events waiting for the next pipelined publish, and the future their publishers await.
+        self._outbox: list[tuple[str, bytes]] = []
+        self._batch: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     def channel(self, bin_id: str) -> str:
         """The Redis channel of a bin's events."""
@@ -85,6 +89,9 @@ class RedisHub(Hub):
         self._reader = asyncio.create_task(self._run(listener), name="redis-hub-reader")
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            # What was published before the close still goes out (or fails to its publishers).
+            await asyncio.wait([self._flusher])
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -102,19 +109,37 @@ class RedisHub(Hub):
             raise HubUnavailable(f"Redis at {self._redacted()} does not answer: {exc}") from exc
 
     async def publish(self, event: Event) -> None:
+        """Publish, sharing one pipelined round trip with the events other captures publish meanwhile.
+
+        As with the store's group commit: the first publisher starts a flush, and those that come
+        while it is on the wire go together in the next one. One PUBLISH per capture cost about a
+        seventh of a capture's CPU; a batch costs little more than one.
+        """
         data = _encode(event)
-        try:
-            if reaches_all(event):
+        self._outbox.append((self.channel(event.bin_id), data))
+        if reaches_all(event):
+            self._outbox.append((self._all, data))
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush(), name="redis-hub-publisher")
+        await asyncio.shield(self._batch)
+
+    async def _flush(self) -> None:
+        while self._batch is not None:
+            done, self._batch = self._batch, None
+            messages, self._outbox = self._outbox, []
+            try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.publish(self.channel(event.bin_id), data)
-                    pipe.publish(self._all, data)
+                    for channel, data in messages:
+                        pipe.publish(channel, data)
                     await pipe.execute()
+            except (RedisError, OSError) as exc:
+                lost = f"{len(messages)} events not published: Redis at {self._redacted()}: {exc}"
+                done.set_exception(HubUnavailable(lost))
+                done.exception()  # retrieved here too: every publisher may have gone meanwhile
             else:
-                await self._redis.publish(self.channel(event.bin_id), data)
-        except (RedisError, OSError) as exc:
-            raise HubUnavailable(
-                f"event {event.kind} of bin {event.bin_id} not published: Redis at {self._redacted()}: {exc}"
-            ) from exc
+                done.set_result(None)
 
     def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:
         return self._subscribe(self.channel(bin_id), self._max_pending)

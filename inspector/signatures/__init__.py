@@ -7,6 +7,7 @@ module with NAME, detect, verify and sign (see base.Provider) and list it in PRO
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -75,6 +76,7 @@ __all__ = [
     "get",
     "names",
     "options",
+    "replaced_headers",
     "sign",
     "verify",
 ]
@@ -146,3 +148,17 @@ def sign(provider_name: str, body: bytes, secret: str, timestamp: int, **opts: A
     given = {key: value for key, value in opts.items() if value is not None}
     _check_options(provider.NAME, "sign", given)
     return provider.sign(body, secret, int(timestamp), **given)
+
+
+def replaced_headers(provider_name: str, signed: Iterable[tuple[str, str]]) -> list[str]:
+    """Every header (lowercase) a re-signed request must lose before the `signed` headers are added.
+
+    The signed headers themselves, and every other header the provider's scheme signs with
+    (a module's SIGNATURE_HEADERS): a GitHub capture carries X-Hub-Signature-256 and the SHA-1
+    X-Hub-Signature, a Svix one svix-* where signing writes webhook-*, a Square one the legacy
+    x-square-signature. One left behind would be stale, and a receiver that reads it first fails.
+    """
+    provider = get(provider_name)
+    names = [name for name, _ in signed]
+    names += getattr(provider, "SIGNATURE_HEADERS", ())
+    return list(dict.fromkeys(name.lower() for name in names))

@@ -11,6 +11,8 @@ from inspector.signatures.engine import HmacScheme, sign_header_hmac, verify_hea
 NAME = "github"
 SHA256 = HmacScheme(provider=NAME, header="X-Hub-Signature-256", prefix="sha256=")
 SHA1 = HmacScheme(provider=NAME, header="X-Hub-Signature", algorithm="sha1", prefix="sha1=")
+# Every header a signature may be in: re-signing replaces them all (signatures.replaced_headers).
+SIGNATURE_HEADERS = (SHA256.header, SHA1.header)
 
 
 def detect(request: CapturedRequest) -> bool:

@@ -23,6 +23,8 @@ LEGACY = HmacScheme(
     encoding="base64",
     signs="the notification URL followed by the body",
 )
+# Every header a signature may be in: re-signing replaces them all (signatures.replaced_headers).
+SIGNATURE_HEADERS = (SCHEME.header, LEGACY.header)
 
 
 def detect(request: CapturedRequest) -> bool:

@@ -25,6 +25,10 @@ from inspector.signatures.engine import HmacScheme, check_hmac
 NAME = "standard-webhooks"
 TOLERANCE = 300.0
 FAMILIES = ("webhook", "svix")
+# Every signed header of either family: re-signing replaces them all (signatures.replaced_headers).
+SIGNATURE_HEADERS = tuple(
+    f"{family}-{part}" for family in FAMILIES for part in ("id", "timestamp", "signature")
+)
 
 
 def key(secret: str) -> bytes:

@@ -56,7 +56,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 _CREATOR_LOCK = 0x5745_4249
 
 # Bytes in a stored request, as the stored-bytes cap counts them: a rejected request kept no body.
-_STORED_SIZE = "CASE WHEN rejected IS NULL THEN COALESCE(body_size, 0) ELSE 0 END"
+STORED_SIZE = "CASE WHEN rejected IS NULL THEN COALESCE(body_size, 0) ELSE 0 END"
 
 # One INSERT for many rows, each column an array: a PostgreSQL message may not pass 1 GiB, so a big
 # batch is split over several statements (of one transaction still).
@@ -76,7 +76,7 @@ _STATEMENT_ROWS = 2000
 # inlined, a planner without statistics (a new table) re-ran that search for every row it joined.
 _COUNT_AND_RETAIN = f"""
 WITH added AS (
-    SELECT bin_id, count(*) AS n, sum({_STORED_SIZE}) AS bytes
+    SELECT bin_id, count(*) AS n, sum({STORED_SIZE}) AS bytes
     FROM requests WHERE id = ANY($1::bigint[]) GROUP BY bin_id
 ), over AS MATERIALIZED (
     SELECT b.id AS bin_id, b.request_count + a.n - COALESCE(b.max_requests, $2) AS excess
@@ -87,7 +87,7 @@ WITH added AS (
     FROM over WHERE over.excess > 0
 ), gone AS (
     DELETE FROM requests AS r USING cut WHERE r.bin_id = cut.bin_id AND r.id <= cut.upto
-    RETURNING r.bin_id, {_STORED_SIZE} AS size
+    RETURNING r.bin_id, {STORED_SIZE} AS size
 ), freed AS (
     SELECT bin_id, count(*) AS n, sum(size) AS bytes FROM gone GROUP BY bin_id
 )
@@ -105,7 +105,7 @@ def _delete_counted(where: str) -> str:
     before their bin could deadlock with a batch that holds the bin and trims its oldest requests.
     """
     return (
-        f"WITH gone AS (DELETE FROM requests WHERE {where} RETURNING bin_id, {_STORED_SIZE} AS size),"
+        f"WITH gone AS (DELETE FROM requests WHERE {where} RETURNING bin_id, {STORED_SIZE} AS size),"
         " freed AS (SELECT bin_id, count(*) AS n, sum(size) AS bytes FROM gone GROUP BY bin_id),"
         " counted AS (UPDATE bins SET request_count = request_count - freed.n,"
         " stored_bytes = stored_bytes - freed.bytes FROM freed WHERE bins.id = freed.bin_id)"
@@ -410,7 +410,7 @@ class PostgresStore(Store):
             # A row goes if the bytes before it, oldest first, do not yet cover the excess.
             picked = await conn.fetch(
                 "SELECT id, bin_id FROM (SELECT id, bin_id, size, sum(size) OVER (ORDER BY id) AS running"
-                f" FROM (SELECT id, bin_id, {_STORED_SIZE} AS size FROM requests ORDER BY id LIMIT $1) AS o)"
+                f" FROM (SELECT id, bin_id, {STORED_SIZE} AS size FROM requests ORDER BY id LIMIT $1) AS o)"
                 " AS t WHERE running - size < $2",
                 limit,
                 excess,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 import jinja2
@@ -22,6 +23,7 @@ from inspector.config import Settings
 from inspector.hub import Event, Hub
 from inspector.models import MAX_ID, CapturedRequest
 from inspector.proxies import TrustedProxies, scope_origin
+from inspector.replay import hop_by_hop_names
 from inspector.store import Store
 from inspector.web.access import READ, allowed, presented_tokens
 from inspector.web.api import request_out
@@ -30,47 +32,67 @@ from inspector.web.deps import Cursor, HubDep, SettingsDep, StoreDep
 CATCH_UP_PAGE = 500
 
 
-async def follow(store: Store, hub: Hub, bin_id: str, after: int) -> AsyncIterator[Event]:
+# Ids of a bin's requests committed after a given id (oldest first, at most CATCH_UP_PAGE); the
+# third argument is the id of the event that prompted the read, so that shared reads are fresh.
+MissedReader = Callable[[str, int, int], Awaitable[list[int]]]
+
+
+async def follow(
+    store: Store, hub: Hub, bin_id: str, after: int, missed: MissedReader | None = None
+) -> AsyncIterator[Event]:
     """Every event of a bin after request id `after`: first what was missed, then live.
 
     Subscribing before reading the store leaves no gap: a request committed while we catch up
-    arrives as a live event too, and is skipped if the catch-up already gave it. The stream
-    ends if the hub drops us for falling behind; the client reconnects and catches up again.
+    arrives as a live event too, and is skipped if the catch-up already gave it. Live request
+    events are not trusted to arrive in commit order: several processes publish them, each in its
+    own time, and a process may die between its commit and its publish. So each one is taken as a
+    cue to read what the store committed after the last id sent, which yields every request once,
+    in id order, with nothing skipped. The stream ends if the hub drops us for falling behind; the
+    client reconnects and catches up again.
     """
+    read = missed or functools.partial(_ids_after, store)
     async with hub.subscribe(bin_id) as subscription:
         last = after
         while True:
-            missed = await store.requests_after(bin_id, after=last, limit=CATCH_UP_PAGE)
-            for summary in missed:
-                last = summary.id
-                yield Event(kind="request", bin_id=bin_id, request_id=summary.id)
-            if len(missed) < CATCH_UP_PAGE:
+            ids = await _ids_after(store, bin_id, last, 0)
+            for request_id in ids:
+                last = request_id
+                yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+            if len(ids) < CATCH_UP_PAGE:
                 break
         async for event in subscription:
             if event.kind == "request":
                 if event.request_id is None or event.request_id <= last:
                     continue
-                last = event.request_id
+                for request_id in await read(bin_id, last, event.request_id):
+                    last = request_id
+                    yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+                continue
             yield event
             if event.kind == "bin_deleted":
                 return
 
 
-class RenderOnce:
-    """Shares one rendering of an event among every subscriber that receives it.
+async def _ids_after(store: Store, bin_id: str, after: int, _cue: int) -> list[int]:
+    return [summary.id for summary in await store.requests_after(bin_id, after=after, limit=CATCH_UP_PAGE)]
+
+
+T = TypeVar("T")
+
+
+class RenderOnce(Generic[T]):
+    """Shares one rendering of an event (or one read) among every subscriber that receives it.
 
     Entries live only a few seconds: long enough for all current subscribers to pick up a
     fresh event, short enough that large bodies do not pile up in memory.
     """
 
     def __init__(self, *, max_entries: int = 256, max_age: float = 5.0) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[bytes | None]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[T]]] = OrderedDict()
         self._max_entries = max_entries
         self._max_age = max_age
 
-    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
+    async def get(self, key: tuple[Any, ...], render: Callable[[], Awaitable[T]]) -> T:
         now = time.monotonic()
         while self._entries and (
             len(self._entries) > self._max_entries
@@ -90,7 +112,7 @@ class RenderOnce:
             except Exception:  # noqa: S110 - the first renderer failed; try once more below
                 pass
             return await render()
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._entries[key] = (now, future)
         try:
             result = await render()
@@ -108,9 +130,19 @@ class LiveViews:
     def __init__(self, store: Store, templates: jinja2.Environment) -> None:
         self._store = store
         self._templates = templates
-        self._html = RenderOnce()
-        self._json = RenderOnce(max_entries=64)
-        self._smee = RenderOnce(max_entries=64)
+        self._html: RenderOnce[bytes | None] = RenderOnce()
+        self._json: RenderOnce[bytes | None] = RenderOnce(max_entries=64)
+        self._smee: RenderOnce[bytes | None] = RenderOnce(max_entries=64)
+        self._missed: RenderOnce[list[int]] = RenderOnce()
+
+    async def missed(self, bin_id: str, last: int, cue: int) -> list[int]:
+        """What `follow` reads on each live event, read once for every subscriber at the same place.
+
+        Keyed by the cue too: a read made for an earlier event may predate this one's commit.
+        """
+        return await self._missed.get(
+            (bin_id, last, cue), functools.partial(_ids_after, self._store, bin_id, last, cue)
+        )
 
     async def html(self, event: Event) -> bytes | None:
         return await self._html.get(_identity(event), lambda: _encoded(event, self._render_html, named=False))
@@ -153,13 +185,17 @@ class LiveViews:
 
 
 def _identity(event: Event) -> tuple[Any, ...]:
-    """The cache key of one published event: the object the hub handed to every subscriber here.
+    """The key one rendering of an event is shared under.
 
-    Keying by (kind, request id) gave a second event about the same request (a forward to a
-    second target, a re-check) the first one's rendering, read from the store before the change:
-    a row stayed at ↗ 1/2. The key holds the event itself, so its id() cannot be reused while
-    the entry lives. Catch-up events are each subscriber's own and are rendered afresh.
+    A capture is keyed by its request id: `follow` makes a request event of its own for each
+    subscriber from what it reads in the store. Every other event is keyed by the object the hub
+    handed to every subscriber here: keyed by (kind, request id), a second event about the same
+    request (a forward to a second target, a re-check) got the first one's rendering, read from
+    the store before the change, and a row stayed at ↗ 1/2. The key holds the event itself, so its
+    id() cannot be reused while the entry lives.
     """
+    if event.kind == "request":
+        return (event.kind, event.bin_id, event.request_id)
     return (id(event), event)
 
 
@@ -185,23 +221,59 @@ async def _encoded(
     ).encode()
 
 
+# Where a capture's sub-path travels in a smee event: smee.io's format has no field for a path, and
+# smee-client sends every key but body and query as a header, so the local app can route on it.
+SMEE_PATH_HEADER = "x-inspector-path"
+
+
 def smee_payload(request: CapturedRequest) -> dict[str, Any]:
     """A capture in smee.io's event format: the headers as top-level keys, then body, query and timestamp.
 
-    smee-client posts JSON.stringify(body) with those headers, so a JSON body arrives re-serialized
-    (and a non-JSON body as a JSON string): for exact bytes, use `inspector forward`.
+    As smee.io builds it from Node's request: header names lowercased, repeated headers joined
+    with ", ", repeated query parameters as a list (smee-client writes a list as "1,2"). Every
+    header except the hop-by-hop ones, which describe the sender's connection (and which
+    smee-client's HTTP client refuses to send: Transfer-Encoding, Keep-Alive, Upgrade). The
+    sub-path is SMEE_PATH_HEADER, since smee-client always posts to its --target.
+
+    smee-client posts JSON.stringify(body) with those headers, always as POST, so a JSON body
+    arrives re-serialized (and a non-JSON body as a JSON string): for exact bytes, method and
+    path, use `inspector forward`.
     """
+    dropped = hop_by_hop_names(request.headers)
     headers: dict[str, str] = {}
     for name, value in request.headers:
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        key = name.lower()
+        if key in dropped or key.startswith("proxy-") or key == SMEE_PATH_HEADER:
+            continue
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    headers[SMEE_PATH_HEADER] = request.sub_path or "/"
     try:
         body: Any = msgspec.json.decode(request.body) if request.body else {}
     except msgspec.DecodeError:
         body = request.body.decode("utf-8", errors="replace")
-    query: dict[str, str] = {}
+    query: dict[str, str | list[str]] = {}
     for name, value in parse_qsl(request.query, keep_blank_values=True):
-        query.setdefault(name, value)
+        earlier = query.get(name)
+        if earlier is None:
+            query[name] = value
+        elif isinstance(earlier, list):
+            earlier.append(value)
+        else:
+            query[name] = [earlier, value]
     return {**headers, "body": body, "query": query, "timestamp": int(request.received_at.timestamp() * 1000)}
+
+
+def _last_event_id(headers: Any) -> int | None:
+    """The client's Last-Event-ID as a request id, None when it sent none.
+
+    Raises ValueError for one that cannot be a request id (the caller answers 400).
+    """
+    last_event_id = headers.get("last-event-id", "").strip()
+    if not last_event_id:
+        return None
+    if not last_event_id.isdecimal() or not last_event_id.isascii() or int(last_event_id) > MAX_ID:
+        raise ValueError(f"Last-Event-ID {last_event_id[:40]!r} is not a request id")
+    return int(last_event_id)
 
 
 def _cursor(headers: Any, after: int | None) -> int:
@@ -209,13 +281,8 @@ def _cursor(headers: Any, after: int | None) -> int:
 
     Raises ValueError for a Last-Event-ID that cannot be a request id (the caller answers 400).
     """
-    candidates = [after or 0]
-    last_event_id = headers.get("last-event-id", "").strip()
-    if last_event_id:
-        if not last_event_id.isdecimal() or not last_event_id.isascii() or int(last_event_id) > MAX_ID:
-            raise ValueError(f"Last-Event-ID {last_event_id[:40]!r} is not a request id")
-        candidates.append(int(last_event_id))
-    return max(candidates)
+    last = _last_event_id(headers)
+    return max(after or 0, last or 0)
 
 
 class StreamCaps:
@@ -284,8 +351,11 @@ def event_stream(
     *,
     ping: float,
     tokens: list[str],
+    missed: MissedReader | None = None,
+    first: bytes | None = None,
 ) -> EventSourceResponse:
-    """An SSE response of a bin's events after `after`, each rendered and encoded once however many listen.
+    """An SSE response of a bin's events after `after`, each rendered and encoded once however many
+    listen; `first`, when given, is sent before them.
 
     Access is checked when a stream opens; when the bin's settings change (made private, share link
     replaced or revoked) it is checked again with the tokens the stream opened with, and a stream
@@ -293,11 +363,12 @@ def event_stream(
     """
 
     async def messages() -> AsyncIterator[bytes]:
-        async for event in follow(store, hub, bin_id, after):
+        if first is not None:
+            yield first
+        async for event in follow(store, hub, bin_id, after, missed):
             if event.kind == "bin_changed":
-                bin = await store.get_bin(
-                    bin_id
-                )  # the store, not a cache another process may not have emptied yet
+                # The store, not BinCache: another process's cache may not have forgotten the bin yet.
+                bin = await store.get_bin(bin_id)
                 if bin is None or not allowed(bin, tokens, READ):
                     return
             message = await render(event)
@@ -326,8 +397,16 @@ async def _stream(
         cursor = _cursor(request.headers, after)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
-    tokens = presented_tokens(request, bin_id)
-    stream = event_stream(store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds, tokens=tokens)
+    stream = event_stream(
+        store,
+        hub,
+        bin_id,
+        cursor,
+        render,
+        ping=settings.sse_ping_seconds,
+        tokens=presented_tokens(request, bin_id),
+        missed=live.missed,
+    )
     return caps.capped(bin_id, stream)
 
 
@@ -335,7 +414,10 @@ class SmeeChannel:
     """A bin as a smee.io channel: smee-client opens an event stream on the bin's own URL.
 
     It starts with the captures that arrive from now on (as smee.io does), or after the
-    Last-Event-ID it sends when it reconnects.
+    Last-Event-ID it sends when it reconnects, as the JSON stream does. Like smee.io it first
+    sends a `ready` event (which smee-client does not forward); ours carries the starting cursor
+    as its id, so a client that reconnects before any capture arrived (a server restart) still
+    resumes at the right place instead of at a new "now".
     """
 
     def __init__(self, store: Store, hub: Hub, live: LiveViews, caps: StreamCaps, ping: float) -> None:
@@ -367,14 +449,27 @@ class SmeeChannel:
             )
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        newest = await self._store.list_requests(bin_id, limit=1)
         try:
-            after = _cursor(headers, newest[0].id if newest else 0)
+            after = _last_event_id(headers)
         except ValueError as exc:
             await answer_error(send, 400, str(exc))
             return
+        if after is None:
+            # A first connection: from now on. Not max(now, Last-Event-ID): after a restart
+            # "now" is past the captures that arrived while the client was reconnecting.
+            newest = await self._store.list_requests(bin_id, limit=1)
+            after = newest[0].id if newest else 0
+        ready = ServerSentEvent(data="{}", event="ready", id=str(after), retry=1000).encode()
         stream = event_stream(
-            self._store, self._hub, bin_id, after, self._live.smee, ping=self._ping, tokens=tokens
+            self._store,
+            self._hub,
+            bin_id,
+            after,
+            self._live.smee,
+            ping=self._ping,
+            missed=self._live.missed,
+            first=ready,
+            tokens=tokens,
         )
         await self._caps.capped(bin_id, stream)(scope, receive, send)
 

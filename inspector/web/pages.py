@@ -524,6 +524,7 @@ def _replay_request(captured: CapturedRequest, form: dict[str, str]) -> ReplayIn
     body = form.get("body", "") if form.get("edit_body") == "on" else None
     headers = _unmasked(captured, _header_lines(form.get("headers", "")))
     set_headers: list[tuple[str, str]] = []
+    remove_headers: list[str] = []
     if form.get("sign_provider") and form.get("sign_secret"):
         # Re-sign the bytes about to be sent with the user's test secret and a fresh timestamp,
         # so providers' tolerance windows pass on replayed requests.
@@ -537,6 +538,9 @@ def _replay_request(captured: CapturedRequest, form: dict[str, str]) -> ReplayIn
             )
         )
         set_headers = list(signed.headers)
+        # Every signature header of that provider goes, not only those signing writes: a stale
+        # one left beside the fresh one (GitHub's SHA-1, Svix's svix-*) fails at the receiver.
+        remove_headers = signatures.replaced_headers(form["sign_provider"], signed.headers)
     path = form.get("path", "")
     return ReplayIn(
         target=form.get("target", "").strip(),
@@ -544,6 +548,7 @@ def _replay_request(captured: CapturedRequest, form: dict[str, str]) -> ReplayIn
         path=path if path != _captured_path(captured) else None,
         headers=headers,
         set_headers=set_headers,
+        remove_headers=remove_headers,
         body=body,
         follow_redirects=form.get("follow_redirects") == "on",
     )

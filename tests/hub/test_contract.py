@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
+import pytest
+
 from inspector.hub import Event, Hub
 
 from .conftest import MakeHub
@@ -18,6 +20,14 @@ async def test_subscribers_get_their_bins_events_in_order(hub: Hub) -> None:
         expected = list(range(1, 101))
         assert [e.request_id for e in await collect(first, 100)] == expected
         assert [e.request_id for e in await collect(second, 100)] == expected
+
+
+async def test_concurrent_publishes_each_arrive_once_in_the_order_they_were_made(hub: Hub) -> None:
+    async with hub.subscribe("a") as subscription:
+        await asyncio.gather(*(hub.publish(request("a", n)) for n in range(1, 501)))
+        assert [e.request_id for e in await collect(subscription, 500)] == list(range(1, 501))
+        with pytest.raises(TimeoutError):  # and nothing twice
+            await collect(subscription, 1, within=0.2)
 
 
 async def test_bins_are_isolated(hub: Hub) -> None:

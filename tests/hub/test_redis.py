@@ -188,6 +188,11 @@ async def test_while_redis_is_unreachable_the_hub_says_so_and_it_recovers(relay:
             assert await collect(page, 1, within=1) == []
         with pytest.raises(HubUnavailable, match=f"127.0.0.1:{relay.port}"):
             await hub.publish(request("a", 1))
+        # Publishers sharing a round trip all hear that it failed.
+        failed = await asyncio.gather(
+            *(hub.publish(request("a", n)) for n in range(5)), return_exceptions=True
+        )
+        assert all(isinstance(outcome, HubUnavailable) for outcome in failed), failed
         with pytest.raises(HubUnavailable):
             await hub.ping()
 

@@ -66,6 +66,9 @@ async def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
 async def writer_waiting(blocker: asyncpg.Connection) -> int:
     """The backend of a store writer that waits for a bin's row lock (bounded: 10 s)."""
     for _ in range(200):
+        # Activity statistics are a snapshot taken once per transaction, and the blocker polls from
+        # inside one: drop the snapshot, or a first look taken too early is all it ever sees.
+        await blocker.execute("SELECT pg_stat_clear_snapshot()")
         pid = await blocker.fetchval(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -405,23 +404,6 @@ def test_forwarding_to_this_server_needs_the_operator(start_server) -> None:
         )
         assert replayed.status_code == 200 and replayed.json()["status"] == 200
         assert http.get(f"/api/bins/{sink}").json()["request_count"] == 1
-
-
-@pytest.fixture(scope="module")
-def smee_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real smee-client from npm, installed for these tests."""
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: the smee-client compatibility test needs it")
-    folder = tmp_path_factory.mktemp("smee")
-    install = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), "smee-client@5"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if install.returncode != 0:
-        pytest.skip(f"npm could not install smee-client: {install.stderr[-500:]}")
-    return folder / "node_modules" / "smee-client" / "bin" / "smee.js"
 
 
 def test_smee_client_forwards_from_a_bin(

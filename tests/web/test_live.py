@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServerProcess, read_sse
+from conftest import RecordingTarget, ServerProcess, read_sse, send_raw
 
 
 def capture(client: httpx.Client, bin_id: str, body: bytes = b"{}", path: str = "/hook") -> int:
@@ -228,6 +233,155 @@ def test_live_streams_per_client_are_capped_by_proxy_aware_address(start_server)
                 assert others.status_code == 200
             assert http.delete(f"/api/bins/{first}").status_code == 204
             assert opens(http, f"/api/bins/{third}/stream", headers=alice)
+
+
+async def test_follow_sends_each_request_once_in_order_whatever_order_events_arrive_in(tmp_path) -> None:
+    """Processes publish on their own schedules, and one may die between its commit and its publish:
+    a live view must still get every committed request once, in id order."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.hub import Event
+    from inspector.hub.local import LocalHub
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web.live import follow
+
+    store, hub = SQLiteStore(tmp_path / "live.db"), LocalHub()
+    await store.open()
+    await hub.open()
+    try:
+        await store.create_bin(make_bin("b"))
+        first = await store.add_request(make_request("b"))
+        stream = follow(store, hub, "b", after=first)
+        seen: list[int] = []
+
+        async def read(count: int) -> None:
+            while len(seen) < count:
+                event = await anext(stream)
+                seen.append(event.request_id or 0)
+
+        reader = asyncio.create_task(read(4))
+        await asyncio.sleep(0.05)  # subscribed and caught up (nothing after `first`)
+        ids = [await store.add_request(make_request("b")) for _ in range(4)]
+        # The event of the second commit arrives before the first's; the third's never comes (its
+        # process died after committing); the fourth's arrives last.
+        for request_id in (ids[1], ids[0], ids[3]):
+            await hub.publish(Event(kind="request", bin_id="b", request_id=request_id))
+        await asyncio.wait_for(reader, 5)
+        assert seen == ids
+    finally:
+        await stream.aclose()
+        await hub.close()
+        await store.close()
+
+
+# --- the smee channel, with the real smee-client from npm --------------------------------------------
+
+
+class SmeeProcess:
+    """`node smee.js --url BIN_URL --target TARGET`, its output collected line by line as it comes."""
+
+    def __init__(self, script: Path, url: str, target: str) -> None:
+        self.process = subprocess.Popen(
+            ["node", str(script), "--url", url, "--target", target],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, *, count: int = 1, timeout: float = 30) -> None:
+        """Wait until `text` has appeared in `count` lines (smee-client says "Connected" on every open)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while sum(text in line for line in self.lines) < count:
+                remaining = deadline - time.monotonic()
+                assert remaining > 0 and self.process.poll() is None, self.lines
+                self._changed.wait(min(remaining, 0.2))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def smee(smee_client: Path) -> Iterator[Callable[[str, str], SmeeProcess]]:
+    started: list[SmeeProcess] = []
+
+    def start(url: str, target: str) -> SmeeProcess:
+        started.append(SmeeProcess(smee_client, url, target))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def test_smee_client_receives_every_capture_once_across_server_restarts(
+    start_server: Callable[..., ServerProcess],
+    target: RecordingTarget,
+    smee: Callable[[str, str], SmeeProcess],
+) -> None:
+    """Captures made while smee-client reconnects to a restarted server reach it, each once: after
+    a restart before anything was received (it resumes at the `ready` event's id) and after one
+    with captures received (it resumes at the Last-Event-ID of the last one)."""
+    server = start_server()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        bin_id = http.post("/api/bins").json()["id"]
+    client = smee(f"{server.url}/b/{bin_id}", f"{target.url}/hook")
+    client.wait_for("Connected")
+    sent = 0
+
+    def burst(server: ServerProcess, count: int) -> None:
+        nonlocal sent
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            for _ in range(count):
+                capture(http, bin_id, json.dumps({"n": sent}).encode())
+                sent += 1
+
+    for round_ in range(2):
+        assert server.stop() == -signal.SIGTERM
+        server = start_server(db_path=server.db_path, port=server.port)
+        burst(server, 4)  # at once: smee-client is still reconnecting
+        client.wait_for("Connected", count=round_ + 2)
+        target.wait_for(sent, timeout=30)
+    time.sleep(1.5)  # anything delivered twice would arrive now
+    received = Counter(json.loads(request.body)["n"] for request in target.requests)
+    assert received == Counter(range(sent)), received
+
+
+def test_smee_events_carry_sub_path_repeated_query_values_and_every_header(
+    server: ServerProcess, client: httpx.Client, bin_id: str, target: RecordingTarget, smee: Callable
+) -> None:
+    listener = smee(f"{server.url}/b/{bin_id}", f"{target.url}/webhooks")
+    listener.wait_for("Connected")
+    body = b'{"action": "opened"}'
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    raw = (
+        f"POST /b/{bin_id}/github/push?b=2&a=1&a=3 HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "X-Dup: one\r\nContent-Type: application/json\r\nX-GitHub-Event: pull_request\r\n"
+        "X-Dup: two\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode() + chunked
+    assert send_raw(server.url, raw).startswith(b"HTTP/1.1 200")
+    [received] = target.wait_for(1)
+    # smee-client always posts to its --target, and writes a repeated value as "1,3".
+    assert received.method == "POST"
+    assert received.target == "/webhooks?b=2&a=1%2C3"
+    headers = dict(received.header_list())
+    assert headers["x-inspector-path"] == "/github/push"
+    assert headers["x-dup"] == "one, two"
+    assert headers["x-github-event"] == "pull_request"
+    assert json.loads(received.body) == {"action": "opened"}
+    # The sender's chunked framing describes its connection: smee-client's fetch refuses it.
+    assert "transfer-encoding" not in headers
 
 
 def test_streams_end_when_their_holder_may_no_longer_read_the_bin(
