@@ -1,4 +1,6 @@
 // The live list: connection state, the resume cursor, markers the server sends, and the end of a bin.
+const NO_ACCESS = "This page can no longer read the bin: it was made private, or its share link was replaced or revoked.";
+
 // Badges a live event updated while a refresh (below) was under way: newer than what it read.
 let touched = null;
 
@@ -65,7 +67,7 @@ async function followSettings(ended) {
       return;
     }
     if (response.status === 401 || response.status === 403) {
-      ended("This bin is now private: this page can no longer read it.");
+      ended(NO_ACCESS);
       return;
     }
     if (!response.ok) return;
@@ -131,7 +133,7 @@ export function initLive() {
       banner("This bin was deleted.");
       stop("ended", "bin deleted");
     } else if (status === 401 || status === 403) {
-      banner("This page no longer has access to the bin (its share link was replaced or revoked).");
+      banner(NO_ACCESS);
       stop("ended", "no access");
     }
   });

@@ -139,7 +139,7 @@ def test_other_open_pages_follow_a_change_of_settings(browser, server: ServerPro
         owner.check("#sharing input[name=private]")
         owner.click("#sharing form button[type=submit]")
         expect(other_tab.locator("#bin-meta")).to_contain_text("private")  # the owner's other tab reads on
-        expect(stranger.locator("#bin-status")).to_contain_text("now private")
+        expect(stranger.locator("#bin-status")).to_contain_text("can no longer read the bin")
         expect(stranger.locator("#live-indicator")).to_have_attribute("data-state", "ended")
         assert errors == []
     finally:
