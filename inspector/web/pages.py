@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import math
 import shlex
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -27,7 +28,7 @@ from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
 from inspector.web.access import OWNER, OWNER_ONLY, TOKEN_PARAMETERS, allowed, presented_tokens
-from inspector.web.api import MAX_KEPT, change_bin, checked_response, checked_retention, open_bin
+from inspector.web.api import MAX_KEPT, MAX_TTL, change_bin, checked_response, checked_retention, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
 from inspector.web.deps import BinsDep, HubDep, Id, SettingsDep, StoreDep
 from inspector.web.signatures import (
@@ -383,10 +384,16 @@ async def _change_retention(store: Store, bins: BinsDep, bin: Bin, form: dict[st
         days = float(expiry) if expiry else None
     except ValueError:
         raise ValueError("Keep and expiry must be numbers.") from None
+    if days is not None and not math.isfinite(days):
+        raise ValueError("The expiry must be a number of days.")
     # The expiry is moved only when its field was changed: saving the limit alone keeps it as it is.
     changed = form.get("ttl_days", "").strip() != form.get("ttl_days_shown", "").strip()
     ttl_seconds = max(0, round(days * 86400)) if days is not None and changed and not bin.fixed else None
-    checked_retention(ttl_seconds, max_requests)
+    if max_requests is not None and not 1 <= max_requests <= MAX_KEPT:
+        raise ValueError(f"Keep between 1 and {MAX_KEPT:,} requests.")
+    if ttl_seconds is not None and not 1 <= ttl_seconds <= MAX_TTL:
+        raise ValueError(f"The expiry must be between 1 second and {MAX_TTL // 86400} days from now.")
+    checked_retention(ttl_seconds, max_requests)  # the API's rules, should they grow
     changes = BinChanges(
         max_requests=max_requests if max_requests is not None else msgspec.UNSET,
         expires_at=datetime.now(UTC) + timedelta(seconds=ttl_seconds) if ttl_seconds else msgspec.UNSET,

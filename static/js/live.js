@@ -62,7 +62,7 @@ async function followSettings(ended) {
   reading = (async () => {
     let response;
     try {
-      response = await fetch(location.pathname.replace(/\/(requests\/\d+|settings)$/, ""));
+      response = await fetch(`/bins/${encodeURIComponent(document.body.dataset.binId)}`);
     } catch {
       return;
     }

@@ -37,7 +37,7 @@ def test_settings_round_trip_through_the_page(page, server: ServerProcess, clien
     bad.locator("input[name=max_requests]").evaluate("input => input.removeAttribute('min')")
     bad.locator("input[name=max_requests]").fill("0")
     bad.locator("button[type=submit]").click()
-    expect(page.locator("#retention .note")).to_contain_text("max_requests must be between")
+    expect(page.locator("#retention .note")).to_contain_text("Keep between 1 and 1,000,000 requests.")
 
     sharing = page.locator("#sharing")
     sharing.locator("input[name=private]").check()
