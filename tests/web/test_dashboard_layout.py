@@ -185,6 +185,16 @@ def test_a_phone_has_the_list_first_and_the_detail_as_its_own_screen(
         page.wait_for_url(f"**/bins/{bin_id}")
         expect(page.locator(".list")).to_be_visible()
         assert not page.is_visible(".detail-pane")
+
+        page.tap("#open-settings")  # the settings are a screen of their own too, nothing clipped
+        page.wait_for_selector("#detail #settings")
+        assert not page.is_visible(".list")
+        assert page.evaluate(OVERFLOWS) == []
+        widest = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('#settings *')]"
+            ".map((element) => element.getBoundingClientRect().right))"
+        )
+        assert widest <= 390
         assert errors == []
     finally:
         context.close()
