@@ -198,3 +198,39 @@ def test_a_phone_has_the_list_first_and_the_detail_as_its_own_screen(
         assert errors == []
     finally:
         context.close()
+
+
+def test_notifications_for_requests_that_arrive_in_the_background(
+    browser, server: ServerProcess, client: httpx.Client
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.grant_permissions(["notifications"], origin=server.url)
+    # Records what the page shows through the browser's Notification API (the page's own code runs as is).
+    context.add_init_script(
+        "window.shown = []; const Real = window.Notification;"
+        "window.Notification = class extends Real {"
+        "  constructor(title, options) { super(title, options); window.shown.push([title, options.body]); }"
+        "  static get permission() { return Real.permission; }"
+        "  static requestPermission() { return Real.requestPermission(); } };"
+    )
+    page = context.new_page()
+    errors = console_errors(page)
+    try:
+        bin_id = client.post("/api/bins").json()["id"]
+        page.goto(f"{server.url}/bins/{bin_id}")
+        page.wait_for_selector("#live-indicator[data-state=live]")
+        page.check("#notify")
+        seen = capture(client, bin_id, "/while-looking")
+        page.wait_for_selector(f"#r-{seen}")
+        page.evaluate(
+            "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+            "document.dispatchEvent(new Event('visibilitychange'))"
+        )
+        away = capture(client, bin_id, "/while-away")
+        page.wait_for_selector(f"#r-{away}")
+        assert page.evaluate("window.shown") == [["POST /while-away", f"Bin {bin_id}"]]
+        page.reload()
+        assert page.is_checked("#notify")  # remembered
+        assert errors == []
+    finally:
+        context.close()
