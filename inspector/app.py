@@ -62,6 +62,7 @@ from inspector.web.pages import (
     settings_change,
     settings_page,
     sign_panel,
+    trigger_panel,
     verify_panel,
 )
 from inspector.web.security import SecurityHeaders
@@ -217,6 +218,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             verify_panel,
             forget_secret,
             sign_panel,
+            trigger_panel,
             replay_panel,
             attempt_panel,
             compare_panel,

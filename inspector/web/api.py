@@ -306,9 +306,11 @@ class BinsController(Controller):
         data: ResponseSettings | None,
     ) -> ResponseSettings | None:
         """Status, headers, body template, delay, rules by method and sub-path (first match wins,
-        `default` last), and `cors`. Body templates take {{method}}, {{path}}, {{query.NAME}},
-        {{header.NAME}}, {{json.a.b}} and more; values are inserted as text, escaped for JSON and
-        HTML bodies, never evaluated. null restores the built-in answer."""
+        `default` last), `cors`, and `handshakes` (answer Slack, Zoom, Meta, Twitch, Microsoft Graph
+        and Dropbox URL-verification challenges; `verify_token` is Meta's). Body templates take
+        {{method}}, {{path}}, {{query.NAME}}, {{header.NAME}}, {{json.a.b}} and more; values are
+        inserted as text, escaped for JSON and HTML bodies, never evaluated. null restores the
+        built-in answer."""
         await change_bin(store, bins, bin_id, BinChanges(response=checked_response(settings, data)))
         return data
 

@@ -18,7 +18,7 @@ from litestar.exceptions import ClientException, HTTPException
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
-from inspector import signatures
+from inspector import handshakes, signatures, simulator
 from inspector.bins import new_token, owner_cookie, share_cookie, token_hash, token_matches
 from inspector.bodies import SHOWN_BYTES, describe, describe_body
 from inspector.capture import PREFIX
@@ -27,6 +27,7 @@ from inspector.models import Attempt, Bin, BinChanges, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
 from inspector.store import Store
+from inspector.targets import TargetRefused
 from inspector.web.access import OWNER, OWNER_ONLY, TOKEN_PARAMETERS, allowed, presented_tokens
 from inspector.web.api import MAX_KEPT, MAX_TTL, change_bin, checked_response, checked_retention, open_bin
 from inspector.web.deliveries import ReplayIn, checked_targets, decode_result, deliveries_of, replay
@@ -40,6 +41,7 @@ from inspector.web.signatures import (
     run_sign,
     run_verify,
     secret_out,
+    with_fetched_certificate,
 )
 from inspector.web.templating import is_sensitive, wire_text
 
@@ -73,12 +75,34 @@ def _is_owner(request: Request[Any, Any, Any], bin: Bin) -> bool:
     return allowed(bin, presented_tokens(request, bin.id), OWNER)
 
 
-async def _detail_context(store: Store, captured: CapturedRequest, *, owner: bool) -> dict[str, Any]:
+async def _handshake_note(store: Store, bin: Bin, captured: CapturedRequest) -> str | None:
+    """What the bin does with the challenge this request carries, if it is one, by its current settings.
+
+    Answers are not stored, so this is worked out again from the bin's settings as they are now.
+    """
+    challenge = handshakes.recognise(captured)
+    if challenge is None:
+        return None
+    label = f"{challenge.provider} {challenge.name}"
+    answers = bin.response
+    if not (answers and answers.handshakes):
+        return f"{label}, not answered (this bin does not answer handshakes)"
+    zoom_secret = None
+    if challenge.provider == "Zoom":
+        zoom_secret = next((s.secret for s in await store.get_secrets(bin.id) if s.provider == "zoom"), None)
+    outcome = handshakes.answer(captured, zoom_secret=zoom_secret, verify_token=answers.verify_token)
+    return f"{label}, {outcome.note}" if outcome else None
+
+
+async def _detail_context(
+    store: Store, captured: CapturedRequest, bin: Bin | None = None, *, owner: bool
+) -> dict[str, Any]:
     # Past SHOWN_BYTES the body is not written into the page (editor, cURL): it is downloaded.
     large = len(captured.body) > SHOWN_BYTES
     view = describe(captured)
     return {
         "owner": owner,
+        "handshake": await _handshake_note(store, bin, captured) if bin else None,
         "captured": captured,
         "captured_path": _captured_path(captured),
         "attempts": await store.list_attempts(captured.bin_id, captured.id),
@@ -177,6 +201,7 @@ async def _settings_context(
         "max_kept": MAX_KEPT,
         "ttl_days": _days_left(bin),
         "providers": signatures.names(),
+        "sample_events": [(name, list(simulator.catalogue(name).events)) for name in simulator.providers()],
         # Shown once, right after it is made: only its hash is kept.
         "share_url": None,
         "saved": False,
@@ -301,7 +326,7 @@ async def request_page(
         if _is_fragment_request(request):
             return Template("_request_gone.html", context={"request_id": request_id}, status_code=200)
         return _missing(bin_id)
-    detail = await _detail_context(store, captured, owner=_is_owner(request, bin))
+    detail = await _detail_context(store, captured, bin, owner=_is_owner(request, bin))
     if _is_fragment_request(request):
         return Template("_request_detail.html", context=detail)
     return await _bin_page(request, store, settings, bin, detail)
@@ -422,18 +447,29 @@ def _form_options(form: dict[str, str]) -> dict[str, Any]:
     opt=OWNER_ONLY,
 )
 async def verify_panel(
-    store: StoreDep, bins: BinsDep, hub: HubDep, bin_id: str, request_id: Id, data: Form
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    bins: BinsDep,
+    hub: HubDep,
+    bin_id: str,
+    request_id: Id,
+    data: Form,
 ) -> Template:
     """The request view's "Check signature" panel: the verdict with its diagnosis, as a fragment."""
     captured = await store.get_request(bin_id, request_id)
     if captured is None:
         return Template("_request_gone.html", context={"request_id": request_id})
     query = VerifyIn(
-        provider=data.get("provider", "auto"), secret=data.get("secret", ""), options=_form_options(data)
+        provider=data.get("provider", "auto"),
+        secret=data.get("secret", ""),
+        options=_form_options(data),
+        fetch_certificate=data.get("fetch_certificate") == "on",
     )
     try:
+        if query.fetch_certificate:
+            query = await with_fetched_certificate(captured, query, deliveries_of(request).policy)
         verdict = run_verify(captured, query)
-    except ClientException as exc:
+    except HTTPException as exc:
         return Template("_verdict.html", context={"verdict": None, "error": exc.detail, "remembered": False})
     remembered = False
     if data.get("remember") == "on" and verdict.provider in signatures.names():
@@ -483,6 +519,45 @@ async def sign_panel(
     content_type = data.get("content_type", "").strip()
     curl = signed_curl(signed, target, content_type)
     return Template("_signed.html", context={"signed": signed, "error": None, "curl": curl})
+
+
+# The panel waits for its deliveries while the page waits for the panel: keep the count small.
+MAX_PANEL_REPEAT = 3
+
+
+@post("/bins/{bin_id:str}/trigger", include_in_schema=False, status_code=200, opt=OWNER_ONLY)
+async def trigger_panel(
+    request: Request[Any, Any, Any], settings: SettingsDep, bin_id: str, data: Form
+) -> Template:
+    """The bin page's "Send a test event" panel: a signed sample event, sent through the target policy."""
+    provider, _, event = data.get("event", "").partition("/")
+    target = data.get("target", "").strip() or f"{_base_url(request, settings)}{PREFIX}{bin_id}"
+    secret = data.get("secret", "") or simulator.DEFAULT_SECRET
+    try:
+        repeat = int(data.get("repeat", "1") or 1)
+    except ValueError:
+        repeat = 0
+    if not 1 <= repeat <= MAX_PANEL_REPEAT:
+        error = f"Repeat takes a whole number from 1 to {MAX_PANEL_REPEAT}."
+        return Template("_triggered.html", context={"error": error, "sent": [], "default_secret": None})
+    policy = deliveries_of(request).policy
+    try:
+        policy.check_url(target)
+        sent = await simulator.send(
+            provider,
+            event,
+            to=target,
+            secret=secret,
+            policy=policy,
+            sets=[line for line in data.get("sets", "").splitlines() if line.strip()],
+            repeat=repeat,
+            bad_signature=data.get("bad_signature") == "on",
+            stale_timestamp=data.get("stale_timestamp") == "on",
+        )
+    except (simulator.SimulatorError, TargetRefused, ValueError) as exc:
+        return Template("_triggered.html", context={"error": str(exc), "sent": [], "default_secret": None})
+    default = None if data.get("secret") else secret
+    return Template("_triggered.html", context={"error": None, "sent": sent, "default_secret": default})
 
 
 def signed_curl(signed: Any, target: str, content_type: str = "") -> str:
@@ -738,8 +813,12 @@ def _response_from_form(form: dict[str, str]) -> ResponseSettings | None:
         msgspec.json.decode(form["rules"].strip() or "[]", type=list[ResponseRule]) if "rules" in form else []
     )
     cors = form.get("cors") == "on"
+    handshakes = form.get("handshakes") == "on"
+    verify_token = form.get("verify_token", "").strip() or None
     if form.get("custom") != "on":
-        return ResponseSettings(rules=rules, cors=cors) if rules or cors else None
+        if not (rules or cors or handshakes or verify_token):
+            return None
+        return ResponseSettings(rules=rules, cors=cors, handshakes=handshakes, verify_token=verify_token)
     try:
         status = int(form.get("status", "200") or 200)
         delay_ms = int(form.get("delay_ms", "0") or 0)
@@ -752,4 +831,6 @@ def _response_from_form(form: dict[str, str]) -> ResponseSettings | None:
         content_type=form.get("content_type", "").strip() or None,
         delay_ms=delay_ms,
     )
-    return ResponseSettings(default=default, rules=rules, cors=cors)
+    return ResponseSettings(
+        default=default, rules=rules, cors=cors, handshakes=handshakes, verify_token=verify_token
+    )

@@ -69,6 +69,20 @@ SENSITIVE_HEADERS = frozenset(
         "linear-signature",
         "x-signature-ed25519",
         "x-twilio-email-event-webhook-signature",
+        # Telegram's header is the secret itself, not a signature of it.
+        "x-telegram-bot-api-secret-token",
+        "x-wc-webhook-signature",
+        "x-hubspot-signature",
+        "x-hubspot-signature-v3",
+        "x-razorpay-signature",
+        "x-paystack-signature",
+        "typeform-signature",
+        "twitch-eventsub-message-signature",
+        "x-signature",
+        "x-vercel-signature",
+        "calendly-webhook-signature",
+        "x-xero-signature",
+        "x-dropbox-signature",
     }
 )
 
