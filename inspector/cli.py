@@ -398,3 +398,20 @@ def trigger(
         click.echo(delivery.summary())
     if not all(delivery.accepted for delivery in sent):
         raise SystemExit(1)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@setting_option("db_path", help="The SQLite database to back up (the server's --db).")
+@setting_option("database_url", hidden=True)
+def backup(path: Path, db_path: Path | None, database_url: str | None) -> None:
+    """Write a consistent copy of the SQLite database to PATH, while the server runs or not.
+
+    The copy holds every capture acknowledged before the backup started (those still in the
+    write-ahead log included, which copying the file by hand can lose), is checked by reading it
+    back, and is a database `inspector serve --db PATH` opens as it is. PATH must not exist.
+    Restoring, upgrading and rolling back: docs/operations.md.
+    """
+    from inspector.backup import run_backup
+
+    run_backup(path, db_path or default_db_path(), database_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from datetime import datetime
 
 from inspector.models import (
@@ -34,6 +35,23 @@ class StoreLocked(Exception):
     """Another process holds the database, and this adapter allows one process only."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Webhook Inspector than this one: it is not opened.
+
+    Its tables may mean things this code does not know about, so writing to them could corrupt them.
+    """
+
+    def __init__(self, database: str, current: int, known: int) -> None:
+        super().__init__(
+            f"{database}: the database schema is at version {current}, newer than the {known} this"
+            " version of Webhook Inspector knows. Upgrade Webhook Inspector, or point it at another"
+            " database (to go back to an older version, restore a backup taken before the upgrade:"
+            " docs/operations.md)"
+        )
+        self.current = current
+        self.known = known
+
+
 class StoreClosed(StoreUnavailable):
     """The store is shutting down and takes no more writes."""
 
@@ -48,6 +66,18 @@ class Store(abc.ABC):
     `add_request` returns only once the request is committed: the capture path relies on it
     to answer 2xx only for requests that will survive a crash.
     """
+
+    # Told of every group commit of captures: (captures written, seconds it took), for metrics.
+    commit_observer: Callable[[int, float], None] | None = None
+
+    def _observe_commit(self, size: int, seconds: float) -> None:
+        if self.commit_observer is not None:
+            self.commit_observer(size, seconds)
+
+    @abc.abstractmethod
+    async def queue_depths(self) -> dict[str, int]:
+        """Work waiting now: captures queued for this process's writer ("commit"), forward jobs
+        pending ("forward") and signature check jobs waiting ("check") in the whole store."""
 
     @abc.abstractmethod
     async def open(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -267,7 +268,9 @@ class PostgresStore(Store):
                 continue
             # Take whatever queued up during the previous commit; never linger for more.
             batch, self._queue = self._queue, []
+            started = time.perf_counter()
             await self._commit(batch)
+            self._observe_commit(len(batch), time.perf_counter() - started)
 
     async def _commit(self, batch: list[_Queued]) -> None:
         try:
@@ -459,6 +462,14 @@ class PostgresStore(Store):
 
     async def count_requests(self, bin_id: str) -> int:
         return await self._fetchval("SELECT request_count FROM bins WHERE id = $1", bin_id) or 0
+
+    async def queue_depths(self) -> dict[str, int]:
+        row = await self._fetchrow(
+            "SELECT (SELECT COUNT(*) FROM forward_jobs WHERE state = 'pending'),"
+            " (SELECT COUNT(*) FROM check_jobs)"
+        )
+        forward, check = (int(row[0]), int(row[1])) if row else (0, 0)
+        return {"commit": len(self._queue), "forward": forward, "check": check}
 
     async def delete_request(self, bin_id: str, request_id: int) -> bool:
         async with self._writing() as conn:

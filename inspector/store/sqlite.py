@@ -8,6 +8,7 @@ import fcntl
 import functools
 import itertools
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from inspector.store import rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
+    SchemaTooNew,
     Store,
     StoreClosed,
     StoreLocked,
@@ -90,6 +92,12 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted((int(item.name.split("_", 1)[0]), item.read_text("utf-8")) for item in scripts)
 
 
+def known_schema_version() -> int:
+    """The newest schema version this code can open (the last migration's number)."""
+    scripts = _migrations()
+    return scripts[-1][0] if scripts else 0
+
+
 class SQLiteStore(Store):
     """Bins and requests in one SQLite file.
 
@@ -134,9 +142,15 @@ class SQLiteStore(Store):
         self._closing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _lock_file(self.path)
-        # Autocommit: every write is one statement, committed (and with synchronous=full, synced) as it ends.
-        self._writer = await self._connect(autocommit=True)
-        await self._migrate(self._writer)
+        try:
+            await self._refuse_newer_schema()
+            # Autocommit: every write is one statement, committed (with synchronous=full, synced) as it ends.
+            self._writer = await self._connect(autocommit=True)
+            await self._migrate(self._writer)
+        except BaseException:
+            # A refused file (newer schema) must not stay locked or half-open.
+            await self.close()
+            raise
         self._readers = [await self._connect(query_only=True) for _ in range(self._reader_count)]
         self._next_reader = itertools.cycle(self._readers)
         self._last_id = await self._highest_request_id()
@@ -174,6 +188,16 @@ class SQLiteStore(Store):
         if query_only:
             await conn.execute("PRAGMA query_only = ON")
         return conn
+
+    async def _refuse_newer_schema(self) -> None:
+        """Refuse a file a newer version wrote, before anything (even the journal mode) is written to it.
+
+        Its tables may mean what this version cannot know, and writing to them could corrupt them.
+        """
+        async with aiosqlite.connect(self.path) as conn:
+            (current,) = await (await conn.execute("PRAGMA user_version")).fetchone() or (0,)
+        if current > known_schema_version():
+            raise SchemaTooNew(str(self.path), current, known_schema_version())
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         (current,) = await (await conn.execute("PRAGMA user_version")).fetchone() or (0,)
@@ -213,7 +237,9 @@ class SQLiteStore(Store):
             # Take whatever queued up during the previous commit; never linger for more.
             batch, self._queue = self._queue, []
             async with self._write_lock:
+                started = time.perf_counter()
                 await self._commit_batch(batch)
+                self._observe_commit(len(batch), time.perf_counter() - started)
 
     async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[int]]]) -> None:
         conn = self._require_writer()
@@ -705,6 +731,15 @@ class SQLiteStore(Store):
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
         return int(row[0]) if row else 0
+
+    async def queue_depths(self) -> dict[str, int]:
+        row = await self._fetchone(
+            "SELECT (SELECT COUNT(*) FROM forward_jobs WHERE state = 'pending'),"
+            " (SELECT COUNT(*) FROM check_jobs)",
+            (),
+        )
+        forward, check = (int(row[0]), int(row[1])) if row else (0, 0)
+        return {"commit": len(self._queue), "forward": forward, "check": check}
 
     # -- helpers --------------------------------------------------------------------------
 

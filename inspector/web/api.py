@@ -262,14 +262,16 @@ class BinsController(Controller):
         store: StoreDep,
         settings: SettingsDep,
         data: CreateBin | None = None,
-    ) -> BinOut:
+    ) -> Response[BinOut]:
         """Create a bin with an unguessable id, or with a chosen `name` (409 if taken).
 
         The answer carries the owner `token`, once: a private bin is read and changed only with it
         (Authorization: Bearer TOKEN); the capture URL stays open to senders.
         """
         bin, token = await open_bin(request, store, settings, data)
-        return _bin_out(request, settings, bin, 0, token=token)
+        out = _bin_out(request, settings, bin, 0, token=token)
+        # 201 says where the new resource is (RFC 9110 §15.3.2).
+        return Response(out, status_code=201, headers={"location": f"/api/bins/{bin.id}"})
 
     @patch("/{bin_id:str}", summary="Change a bin's settings", opt=OWNER_ONLY)
     async def update_bin(

@@ -299,6 +299,11 @@ class StreamCaps:
         self._bins: Counter[str] = Counter()
         self._clients: Counter[str] = Counter()
 
+    @property
+    def open(self) -> int:
+        """Live streams open now in this process, of every kind."""
+        return sum(self._bins.values())
+
     def _take(self, bin_id: str, client: str | None) -> str | None:
         """Hold a slot for a new stream, or say why there is none."""
         if self._per_bin and self._bins[bin_id] >= self._per_bin:

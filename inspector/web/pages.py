@@ -284,10 +284,13 @@ def _without_tokens(request: Request[Any, Any, Any], settings: SettingsDep, bin:
 
 def access_denied_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """People opening a private bin get a page saying how to get in; API clients get JSON."""
+    # A 401 names the scheme that gets in (RFC 9110 §11.6.1).
+    headers = {"www-authenticate": 'Bearer realm="bins"'} if exc.status_code == 401 else {}
     if request.url.path.startswith("/api/") or request.url.path.endswith("/events"):
-        return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code)
+        body = {"status_code": exc.status_code, "detail": exc.detail}
+        return Response(body, status_code=exc.status_code, headers=headers)
     context = {"bin_id": request.path_params.get("bin_id", ""), "detail": exc.detail}
-    return Template("private.html", context=context, status_code=exc.status_code)
+    return Template("private.html", context=context, status_code=exc.status_code, headers=headers)
 
 
 @get("/bins/{bin_id:str}", include_in_schema=False)

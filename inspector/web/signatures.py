@@ -229,7 +229,9 @@ def run_sign(data: SignIn) -> SignOut:
             if data.body_encoding == "base64"
             else data.body.encode()
         )
-    except binascii.Error:
+    # b64decode refuses non-ASCII characters with ValueError, not binascii.Error: still the
+    # client's mistake, not a server error.
+    except (binascii.Error, ValueError):
         raise ClientException("body is not valid base64") from None
     timestamp = data.timestamp if data.timestamp is not None else int(datetime.now(UTC).timestamp())
     try:

@@ -609,3 +609,33 @@ async def test_a_lease_has_one_holder_until_it_runs_out(store: Store) -> None:
     assert not await store.try_lease("sweeper", "a", now=now + timedelta(seconds=52), seconds=30)
     racing = await asyncio.gather(*(store.try_lease("race", f"h{n}", now=now, seconds=30) for n in range(20)))
     assert racing.count(True) == 1
+
+
+# -- what metrics read ------------------------------------------------------------------------
+
+
+async def test_every_group_commit_is_reported_with_its_size(store: Store) -> None:
+    commits: list[tuple[int, float]] = []
+    store.commit_observer = lambda size, seconds: commits.append((size, seconds))
+    await store.add_request(make_request())
+    await asyncio.gather(*(store.add_request(make_request(body=str(n).encode())) for n in range(50)))
+    assert sum(size for size, _ in commits) == 51
+    assert commits[0][0] == 1 and len(commits) < 51  # the burst went in batches, not one by one
+    assert all(seconds > 0 for _, seconds in commits)
+
+
+async def test_queue_depths_count_pending_forwards_and_waiting_checks(store: Store) -> None:
+    assert await store.queue_depths() == {"commit": 0, "forward": 0, "check": 0}
+    await store.set_forward_targets("bin-one", ["http://a.test/", "http://b.test/"])
+    await store.set_secret("bin-one", BinSecret(provider="stripe", secret="s", updated_at=datetime.now(UTC)))
+    for _ in range(3):
+        await store.add_request(make_request())
+    now = datetime.now(UTC)
+    await store.enqueue_forwards(now=now, max_pending=100)
+    await store.enqueue_checks()
+    assert await store.queue_depths() == {"commit": 0, "forward": 6, "check": 3}
+    (job,) = await store.claim_forward_jobs(now=now, lease_seconds=30, limit=1)
+    await store.update_forward_job(msgspec.structs.replace(job, state="delivered"))
+    (check,) = await store.claim_check_jobs(now=now, lease_seconds=30, limit=1)
+    await store.complete_check_job(check, None)
+    assert await store.queue_depths() == {"commit": 0, "forward": 5, "check": 2}
