@@ -47,7 +47,7 @@ from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
 from inspector.web.endings import finish_responses
 from inspector.web.health import healthz, store_unavailable
-from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
+from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events, wait_next
 from inspector.web.metrics import metrics as metrics_endpoint
 from inspector.web.openapi import ExactJsonRenderPlugin, api_docs, operation_id
 from inspector.web.pages import (
@@ -270,6 +270,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             DeliveriesController,
             html_events,
             json_events,
+            wait_next,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),
         ],
         dependencies=provide(store, hub, bins, settings),

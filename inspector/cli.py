@@ -415,3 +415,15 @@ def backup(path: Path, db_path: Path | None, database_url: str | None) -> None:
     from inspector.backup import run_backup
 
     run_backup(path, db_path or default_db_path(), database_url)
+
+
+def _register_commands() -> None:
+    """Commands kept in modules of their own."""
+    from inspector.cli_mcp import mcp
+    from inspector.cli_wait import wait
+
+    main.add_command(wait)
+    main.add_command(mcp)
+
+
+_register_commands()

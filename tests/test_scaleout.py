@@ -261,3 +261,26 @@ def test_while_redis_is_down_captures_are_stored_and_answered(start_server, own_
         health = httpx.get(f"{server.url}/healthz", timeout=30)
         assert health.status_code == 200  # still worth sending captures to
         assert health.json()["hub"].startswith("unreachable")
+
+
+def test_a_long_poll_on_one_process_wakes_for_a_capture_on_another(start_server, shared, tmp_path) -> None:
+    """The hub (Redis) wakes the waiting process; the store (PostgreSQL) answers it."""
+    waiting, capturing = (start_server(*shared, db_path=tmp_path / f"unused-{n}.db") for n in range(2))
+    bin_id = httpx.post(f"{waiting.url}/api/bins").json()["id"]
+    answers: list[httpx.Response] = []
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(
+            lambda: httpx.get(
+                f"{waiting.url}/api/bins/{bin_id}/requests/next",
+                params={"after": 0, "path": "/wanted", "timeout": 20},
+                timeout=30,
+            )
+        )
+        time.sleep(0.5)
+        httpx.post(f"{capturing.url}/b/{bin_id}/other", content=b"no")
+        sent = time.monotonic()
+        wanted = httpx.post(f"{capturing.url}/b/{bin_id}/wanted", content=b"yes")
+        answers.append(call.result(timeout=30))
+    assert answers[0].status_code == 200
+    assert answers[0].json()["id"] == int(wanted.headers["x-inspector-request-id"])
+    assert time.monotonic() - sent < 5  # woken by the event, well before the 20 s timeout

@@ -17,6 +17,7 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 
 
 class BinExists(Exception):
@@ -163,6 +164,24 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def requests_after(self, bin_id: str, *, after: int, limit: int) -> list[RequestSummary]:
         """Oldest first, ids above `after`: what a live view that has seen `after` missed."""
+
+    @abc.abstractmethod
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        """The captures that pass `query`: newest first below `before`, or oldest first above `after`.
+
+        At most `scan` rows are looked at per call, so a page costs the same however big the bin and
+        however rare the matches: a page may hold fewer than `limit` items while `next` leads on (see
+        FoundPage). Paging by `next` visits every match once, with no gap and no repeat.
+        """
 
     @abc.abstractmethod
     async def count_requests(self, bin_id: str) -> int: ...

@@ -24,7 +24,9 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 from inspector.store import pgmigrate, rows
+from inspector.store import scan as scan_rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
@@ -65,7 +67,7 @@ _INSERT_REQUESTS = (
     f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[],"
     " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[],"
     " $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[],"
-    " $18::bytea[])"
+    " $18::bytea[], $19::text[], $20::text[], $21::text[])"
 )
 _STATEMENT_BYTES = 64 * 2**20
 _STATEMENT_ROWS = 2000
@@ -427,7 +429,7 @@ class PostgresStore(Store):
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchrow(
-            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = $1 AND id = $2",
+            f"{rows.REQUEST_SELECT} WHERE bin_id = $1 AND id = $2",
             bin_id,
             request_id,
         )
@@ -459,6 +461,33 @@ class PostgresStore(Store):
             limit,
         )
         return [rows.summary_from_row(row) for row in found]
+
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        select = rows.find_select("r.body" if query.needs_body else "''::bytea")
+
+        async def fetch(low: int, high: int, newest_first: bool, n: int) -> list[Any]:
+            order = "DESC" if newest_first else "ASC"
+            return list(
+                await self._fetch(
+                    f"{select} WHERE r.bin_id = $1 AND r.id > $2 AND r.id < $3"
+                    f" ORDER BY r.id {order} LIMIT $4",
+                    bin_id,
+                    low,
+                    high,
+                    n,
+                )
+            )
+
+        return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
 
     async def count_requests(self, bin_id: str) -> int:
         return await self._fetchval("SELECT request_count FROM bins WHERE id = $1", bin_id) or 0
@@ -855,6 +884,7 @@ def _statement_slices(requests: Sequence[CapturedRequest]) -> list[tuple[int, in
 
 def _columns(ids: Sequence[int], requests: Sequence[CapturedRequest]) -> list[list[Any]]:
     """The arrays _INSERT_REQUESTS takes: one per column, in REQUEST_COLUMNS order after the id."""
+    labelled = [rows.labels(r) for r in requests]
     return [
         list(ids),
         [r.bin_id for r in requests],
@@ -874,6 +904,7 @@ def _columns(ids: Sequence[int], requests: Sequence[CapturedRequest]) -> list[li
         [r.received_at for r in requests],
         [r.rejected for r in requests],
         [r.body for r in requests],
+        *([label[i] for label in labelled] for i in range(3)),
     ]
 
 

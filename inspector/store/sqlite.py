@@ -31,7 +31,9 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 from inspector.store import rows
+from inspector.store import scan as scan_rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
@@ -49,7 +51,7 @@ log = structlog.get_logger(__name__)
 # What each `synchronous` setting survives is explained in docs/durability.md.
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
-# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (18 a row).
+# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (21 a row).
 _ROWS_PER_STATEMENT = 500
 
 
@@ -60,7 +62,7 @@ def _insert_requests(count: int) -> str:
     A row whose bin was deleted while the request waited in the queue is skipped rather than
     failing the statement, so the other requests still commit.
     """
-    values = ", ".join(["(" + ", ".join("?" * 18) + ")"] * count)
+    values = ", ".join(["(" + ", ".join("?" * 21) + ")"] * count)
     return (
         f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM (VALUES {values}) AS batch"
         " WHERE EXISTS (SELECT 1 FROM bins WHERE bins.id = batch.column2)"
@@ -700,7 +702,7 @@ class SQLiteStore(Store):
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchone(
-            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = ? AND id = ?",
+            f"{rows.REQUEST_SELECT} WHERE bin_id = ? AND id = ?",
             (bin_id, request_id),
         )
         return rows.request_from_row(row) if row else None
@@ -727,6 +729,29 @@ class SQLiteStore(Store):
             (bin_id, after, limit),
         )
         return [rows.summary_from_row(row) for row in found]
+
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        select = rows.find_select("r.body" if query.needs_body else "X''")
+
+        async def fetch(low: int, high: int, newest_first: bool, n: int) -> list[Any]:
+            order = "DESC" if newest_first else "ASC"
+            return list(
+                await self._reader().execute_fetchall(
+                    f"{select} WHERE r.bin_id = ? AND r.id > ? AND r.id < ? ORDER BY r.id {order} LIMIT ?",
+                    (bin_id, low, high, n),
+                )
+            )
+
+        return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
 
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
@@ -836,4 +861,5 @@ def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
         r.received_at.isoformat(),
         r.rejected,
         r.body,
+        *rows.labels(r),
     )

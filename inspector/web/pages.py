@@ -26,6 +26,7 @@ from inspector.exports import to_curl, to_raw_http
 from inspector.models import Attempt, Bin, BinChanges, CapturedRequest
 from inspector.proxies import public_base_url
 from inspector.responses import ResponseRule, ResponseSettings, ResponseSpec
+from inspector.search import EMPTY, BadFilter, RequestQuery, parse_filters
 from inspector.store import Store
 from inspector.targets import TargetRefused
 from inspector.web.access import OWNER, OWNER_ONLY, TOKEN_PARAMETERS, allowed, presented_tokens
@@ -64,10 +65,25 @@ def _is_fragment_request(request: Request[Any, Any, Any]) -> bool:
     )
 
 
-async def _page_of_rows(store: Store, bin_id: str, before: int | None) -> dict[str, Any]:
+def _page_filters(request: Request[Any, Any, Any], *others: str) -> tuple[RequestQuery, str | None]:
+    """The filters in a page's URL, and what is wrong with them (the page then shows everything)."""
+    try:
+        return parse_filters(request.query_params.multi_items(), ignore=(*TOKEN_PARAMETERS, *others)), None
+    except BadFilter as exc:
+        return EMPTY, str(exc)
+
+
+async def _page_of_rows(
+    store: Store, bin_id: str, before: int | None, query: RequestQuery = EMPTY
+) -> dict[str, Any]:
+    # The filter goes along in every URL the rows lead to (older rows, the live stream).
+    context = {"bin_id": bin_id, "query": query, "filter_qs": urlencode(query.params())}
+    if not query.empty:
+        found = await store.find_requests(bin_id, query, limit=PAGE_SIZE, before=before)
+        return {**context, "rows": found.items, "next": found.next}
     rows = await store.list_requests(bin_id, limit=PAGE_SIZE + 1, before=before)
     shown = rows[:PAGE_SIZE]
-    return {"rows": shown, "next": shown[-1].id if len(rows) > PAGE_SIZE else None, "bin_id": bin_id}
+    return {**context, "rows": shown, "next": shown[-1].id if len(rows) > PAGE_SIZE else None}
 
 
 def _is_owner(request: Request[Any, Any, Any], bin: Bin) -> bool:
@@ -170,7 +186,9 @@ async def _bin_page(
     *,
     settings_view: bool = False,
 ) -> Template:
-    page = await _page_of_rows(store, bin.id, None)
+    query, filter_error = _page_filters(request)
+    page = await _page_of_rows(store, bin.id, None, query)
+    newest = page["rows"][:1] if query.empty else await store.list_requests(bin.id, limit=1)
     return Template(
         "bin.html",
         context={
@@ -178,7 +196,8 @@ async def _bin_page(
             **await _settings_context(request, store, settings, bin),
             "count": await store.count_requests(bin.id),
             # The live stream resumes after the newest row shown, so nothing slips between render and connect.
-            "after": page["rows"][0].id if page["rows"] else 0,
+            "after": newest[0].id if newest else 0,
+            "filter_error": filter_error,
             "detail": detail is not None,
             "settings_view": settings_view,
             **(detail or {}),
@@ -308,11 +327,12 @@ async def bin_page(
 
 
 @get("/bins/{bin_id:str}/rows", include_in_schema=False)
-async def older_rows(store: StoreDep, bin_id: str, before: Id) -> Template:
+async def older_rows(request: Request[Any, Any, Any], store: StoreDep, bin_id: str, before: Id) -> Template:
     """The next page of older rows, for the "Load older" button (keyset paging, like the API)."""
     if await store.get_bin(bin_id) is None:
         return _missing(bin_id)
-    return Template("_rows.html", context=await _page_of_rows(store, bin_id, before))
+    query, _ = _page_filters(request, "before")
+    return Template("_rows.html", context=await _page_of_rows(store, bin_id, before, query))
 
 
 @get("/bins/{bin_id:str}/requests/{request_id:int}", include_in_schema=False)

@@ -390,3 +390,47 @@ def test_private_bins_response_form_and_masked_headers(browser, start_server) ->
     finally:
         owner_context.close()
         stranger_context.close()
+
+
+def test_the_filter_bar_filters_rows_pages_and_the_live_stream(
+    page, server: ServerProcess, client: httpx.Client
+) -> None:
+    bin_id = client.post("/api/bins").json()["id"]
+    orders = []
+    for n in range(60):
+        orders.append(capture(client, bin_id, f"/orders/{n}", json={"n": n}))
+        capture(client, bin_id, f"/other/{n}")
+    page.goto(f"{server.url}/bins/{bin_id}")
+    page.click(".filter-bar summary")  # the path is one of the filters behind "More filters"
+    page.fill(".filter-bar input[name=path]", "/orders/*")
+    page.click(".filter-bar button[type=submit]")
+    page.wait_for_url("**path=%2Forders%2F*")
+    page.wait_for_selector("#live-indicator[data-state=live]")
+    shown = page.eval_on_selector_all("#rows tr.row", "rows => rows.map(r => Number(r.dataset.requestId))")
+    assert shown == orders[::-1][:50]
+    page.click("#more-rows button")  # older rows keep the filter
+    expect(page.locator("#rows tr.row")).to_have_count(60)
+    capture(client, bin_id, "/other/live")
+    live = capture(client, bin_id, "/orders/live")
+    page.wait_for_selector(f"#rows #r-{live}")
+    assert page.locator("#rows tr.row").count() == 61  # the capture to /other/live never showed
+    assert page.input_value(".filter-bar input[name=path]") == "/orders/*"
+
+    page.goto(f"{server.url}/bins/{bin_id}?methd=GET")  # a typo is said, and everything is shown
+    assert "unknown parameter: methd" in page.inner_text(".filter-bar .error")
+    assert page.locator("#rows tr.row").count() == 50
+
+
+def test_a_request_downloads_in_each_export_format(page, server: ServerProcess, client: httpx.Client) -> None:
+    bin_id = client.post("/api/bins").json()["id"]
+    request_id = capture(client, bin_id, "/dl", json={"a": 1})
+    page.goto(f"{server.url}/bins/{bin_id}")
+    open_request(page, request_id)
+    for label, start in (
+        ("HAR", b'{"log":'),
+        ("Raw HTTP", f"POST /b/{bin_id}/dl ".encode()),
+        ("cURL", b"curl "),
+    ):
+        with page.expect_download() as download:
+            page.click(f"#request-{request_id} a.export:text-is('{label}')")
+        assert Path(download.value.path()).read_bytes().startswith(start)
