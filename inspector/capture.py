@@ -139,7 +139,7 @@ class Capture:
             await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         background = bool(bin.forward_targets) or bin.has_secrets
-        await self._announce(
+        await self._hub.announce(
             Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
         )
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
@@ -256,15 +256,7 @@ class Capture:
         except Exception as exc:
             log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
             return
-        await self._announce(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
-
-    async def _announce(self, event: Event) -> None:
-        # Best effort: the request is stored, and live views and workers catch up from the store.
-        # A hub that cannot publish must not turn a stored capture into an error answer.
-        try:
-            await self._hub.publish(event)
-        except Exception as exc:
-            log.warning("capture stored but not announced", bin=event.bin_id, error=str(exc))
+        await self._hub.announce(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
 
 
 def _handshake_headers(reply: Reply, request_id: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:

@@ -291,4 +291,4 @@ class Deliveries:
             log.warning("auto-forward claim ran out before the delivery ended", request_id=job.request_id)
 
     async def _announce(self, job: ForwardJob) -> None:
-        await self.hub.publish(Event(kind="request_forwarded", bin_id=job.bin_id, request_id=job.request_id))
+        await self.hub.announce(Event(kind="request_forwarded", bin_id=job.bin_id, request_id=job.request_id))

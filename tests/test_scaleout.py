@@ -284,3 +284,22 @@ def test_a_long_poll_on_one_process_wakes_for_a_capture_on_another(start_server,
     assert answers[0].status_code == 200
     assert answers[0].json()["id"] == int(wanted.headers["x-inspector-request-id"])
     assert time.monotonic() - sent < 5  # woken by the event, well before the 20 s timeout
+
+
+def test_while_redis_is_down_clearing_and_deleting_answer_as_usual(start_server, own_redis) -> None:
+    with scratch_database() as url:
+        hub_url = f"redis://127.0.0.1:{own_redis.port}/0"  # type: ignore[attr-defined]
+        server = start_server("--database-url", url, "--hub-url", hub_url)
+        bin_id = new_bin(server.url)
+        ids = [
+            int(httpx.post(f"{server.url}/b/{bin_id}", content=b"x").headers["x-inspector-request-id"])
+            for _ in range(3)
+        ]
+        own_redis.kill()
+        own_redis.wait()
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            # The change is stored; only the event that tells live views of it is lost.
+            assert http.delete(f"/api/bins/{bin_id}/requests/{ids[0]}").status_code == 204
+            assert http.patch(f"/api/bins/{bin_id}", json={"max_requests": 10}).status_code == 200
+            assert http.delete(f"/api/bins/{bin_id}/requests").status_code == 204
+            assert http.get(f"/api/bins/{bin_id}/requests").json()["items"] == []

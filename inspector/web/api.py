@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote
 
 import msgspec
-import structlog
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
@@ -32,8 +31,6 @@ from inspector.search import BadFilter, RequestQuery, parse_filters
 from inspector.store import BinExists, Store, TooManyBins
 from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.deps import BinsDep, HubDep, Id, Index, SettingsDep, StoreDep
-
-log = structlog.get_logger(__name__)
 
 MAX_PAGE = 500
 # Exports read the bin this many captures at a time; imports take at most this many captures at once.
@@ -481,7 +478,7 @@ class BinsController(Controller):
     async def clear_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
         await existing_bin(store, bin_id)
         await store.clear_requests(bin_id)
-        await hub.publish(Event(kind="bin_cleared", bin_id=bin_id))
+        await hub.announce(Event(kind="bin_cleared", bin_id=bin_id))
 
     @get("/{bin_id:str}/requests", summary="List or search captured requests, newest first")
     async def list_requests(
@@ -553,7 +550,7 @@ class BinsController(Controller):
         await existing_bin(store, bin_id)
         if not await store.delete_request(bin_id, request_id):
             raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
-        await hub.publish(Event(kind="request_deleted", bin_id=bin_id, request_id=request_id))
+        await hub.announce(Event(kind="request_deleted", bin_id=bin_id, request_id=request_id))
 
     @get("/{bin_id:str}/requests/{request_id:int}/export", summary="Export one captured request")
     async def export_request(
@@ -644,12 +641,7 @@ class BinsController(Controller):
         for captured in captures:
             request_id = await store.add_request(captured)
             ids.append(request_id)
-            try:
-                await hub.publish(
-                    Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
-                )
-            except Exception:
-                # Best effort, as for captures: the capture is stored, and live views and workers
-                # catch up from the store.
-                log.warning("import event not published", bin=bin_id, request_id=request_id, exc_info=True)
+            await hub.announce(
+                Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
+            )
         return ImportOut(imported=len(ids), ids=ids)

@@ -144,7 +144,7 @@ async def remember(
     await store.set_secret(bin_id, secret)
     await bins.changed(bin_id)  # captures now need checking: every process must know
     await store.record_check(captured.id, check(captured, secret))
-    await hub.publish(Event(kind="request_checked", bin_id=bin_id, request_id=captured.id))
+    await hub.announce(Event(kind="request_checked", bin_id=bin_id, request_id=captured.id))
 
 
 class SignaturesController(Controller):
