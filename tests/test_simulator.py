@@ -234,7 +234,7 @@ def trigger_panel(client: httpx.Client, bin_id: str, **form: str) -> str:
 
 
 def test_panel_sends_a_signed_event_to_the_bin(client: httpx.Client, bin_id: str) -> None:
-    page = client.get(f"/bins/{bin_id}").text
+    page = client.get(f"/bins/{bin_id}/settings").text  # the panel is in the bin's settings view
     assert 'value="stripe/payment_intent.succeeded"' in page
     html = trigger_panel(client, bin_id, event="github/push", secret=SECRET, repeat="2")
     assert html.count("✓") == 2

@@ -110,7 +110,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def update_bin(self, bin_id: str, changes: BinChanges) -> Bin | None:
         """Change only the settings `changes` sets, in one statement; the bin as it is now, or None
-        if there is no such bin."""
+        if there is no such bin. A changed `max_requests` applies at once: the bin's oldest requests
+        past the new limit are deleted in the same step."""
 
     @abc.abstractmethod
     async def upsert_bin(self, bin: Bin) -> None:

@@ -363,12 +363,24 @@ class PostgresStore(Store):
         assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(fields, start=2))
         values = [rows.encode_response(v) if k == "response" else v for k, v in fields.items()]
         async with self._writing() as conn:
+            if "max_requests" in fields:
+                await _lock_bins(conn, {bin_id})  # before any request row, as every deleter does
             row = await conn.fetchrow(
                 f"UPDATE bins SET {assignments} WHERE id = $1 RETURNING {rows.BIN_COLUMNS},"
                 " EXISTS (SELECT 1 FROM bin_secrets WHERE bin_secrets.bin_id = bins.id)",
                 bin_id,
                 *values,
             )
+            if row is not None and "max_requests" in fields:
+                # A lower limit applies now, not at the next capture, counts kept exact.
+                await conn.fetchval(
+                    _delete_counted(
+                        "bin_id = $1 AND id <= (SELECT id FROM requests WHERE bin_id = $1"
+                        " ORDER BY id DESC OFFSET $2 LIMIT 1)"
+                    ),
+                    bin_id,
+                    fields["max_requests"] or self._max_requests,
+                )
         return rows.bin_from_row(row) if row else None
 
     async def get_bin(self, bin_id: str) -> Bin | None:

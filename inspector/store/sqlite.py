@@ -353,10 +353,25 @@ class SQLiteStore(Store):
         fields = changes.fields()
         if fields:
             assignments = ", ".join(f"{name} = ?" for name in fields)
-            await self._write(
-                f"UPDATE bins SET {assignments} WHERE id = ?",
-                (*(_bin_value(name, value) for name, value in fields.items()), bin_id),
-            )
+            values = (*(_bin_value(name, value) for name, value in fields.items()), bin_id)
+            async with self._writing() as conn:
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await conn.execute(f"UPDATE bins SET {assignments} WHERE id = ?", values)
+                    if "max_requests" in fields:
+                        # A lower limit applies now, not at the next capture: the page and the API
+                        # would otherwise show more requests than the bin keeps.
+                        limit = fields["max_requests"] or self._max_requests
+                        await conn.execute(
+                            "DELETE FROM requests WHERE bin_id = ?1 AND id <= (SELECT id FROM requests"
+                            " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                            (bin_id, limit),
+                        )
+                        self._counts.pop(bin_id, None)
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
         return await self.get_bin(bin_id)
 
     async def upsert_bin(self, bin: Bin) -> None:

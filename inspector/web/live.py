@@ -244,10 +244,7 @@ class LiveViews:
         )
 
     async def html(self, event: Event) -> bytes | None:
-        return await self._html.get(
-            (event.kind, event.bin_id, event.request_id),
-            lambda: _encoded(event, self._render_html, named=False),
-        )
+        return await self._html.get(_identity(event), lambda: _encoded(event, self._render_html, named=False))
 
     async def _render_html(self, event: Event) -> str | None:
         row = None
@@ -260,10 +257,7 @@ class LiveViews:
         return self._templates.get_template("_live_event.html").render(event=event, row=row, count=count)
 
     async def json(self, event: Event) -> bytes | None:
-        return await self._json.get(
-            (event.kind, event.bin_id, event.request_id),
-            lambda: _encoded(event, self._render_json, named=True),
-        )
+        return await self._json.get(_identity(event), lambda: _encoded(event, self._render_json, named=True))
 
     async def _render_json(self, event: Event) -> str | None:
         if event.kind in ("request_checked", "request_forwarded") and event.request_id is not None:
@@ -287,6 +281,21 @@ class LiveViews:
         return (
             msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
         )
+
+
+def _identity(event: Event) -> tuple[Any, ...]:
+    """The key one rendering of an event is shared under.
+
+    A capture is keyed by its request id: `follow` makes a request event of its own for each
+    subscriber from what it reads in the store. Every other event is keyed by the object the hub
+    handed to every subscriber here: keyed by (kind, request id), a second event about the same
+    request (a forward to a second target, a re-check) got the first one's rendering, read from
+    the store before the change, and a row stayed at ↗ 1/2. The key holds the event itself, so its
+    id() cannot be reused while the entry lives.
+    """
+    if event.kind == "request":
+        return (event.kind, event.bin_id, event.request_id)
+    return (id(event), event)
 
 
 def _public(event: Event) -> dict[str, Any]:
@@ -445,17 +454,28 @@ def event_stream(
     render: Callable[[Event], Awaitable[bytes | None]],
     *,
     ping: float,
+    tokens: list[str],
     query: RequestQuery = EMPTY,
     missed: MissedReader | None = None,
     first: bytes | None = None,
 ) -> EventSourceResponse:
     """An SSE response of a bin's events after `after`, each rendered and encoded once however many
-    listen; `first`, when given, is sent before them."""
+    listen; `first`, when given, is sent before them.
+
+    Access is checked when a stream opens; when the bin's settings change (made private, share link
+    replaced or revoked) it is checked again with the tokens the stream opened with, and a stream
+    that may no longer read the bin ends. Its reconnection then meets the guard.
+    """
 
     async def messages() -> AsyncIterator[bytes]:
         if first is not None:
             yield first
         async for event in follow(store, hub, bin_id, after, missed, query):
+            if event.kind == "bin_changed":
+                # The store, not BinCache: another process's cache may not have forgotten the bin yet.
+                bin = await store.get_bin(bin_id)
+                if bin is None or not allowed(bin, tokens, READ):
+                    return
             message = await render(event)
             if message is not None:
                 yield message
@@ -484,7 +504,15 @@ async def _stream(
     except ValueError as exc:
         raise ClientException(str(exc)) from None
     stream = event_stream(
-        store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds, missed=live.missed, query=query
+        store,
+        hub,
+        bin_id,
+        cursor,
+        render,
+        ping=settings.sse_ping_seconds,
+        tokens=presented_tokens(request, bin_id),
+        missed=live.missed,
+        query=query,
     )
     return caps.capped(bin_id, stream)
 
@@ -521,7 +549,8 @@ class SmeeChannel:
             return
         # Senders know the capture URL, so listening on it needs the token for a private bin:
         # smee-client takes it in the URL (?token=... or a share token as ?share=...).
-        if not allowed(bin, presented_tokens(ASGIConnection(scope), bin_id), READ):
+        tokens = presented_tokens(ASGIConnection(scope), bin_id)
+        if not allowed(bin, tokens, READ):
             await answer_error(
                 send, 401, "This bin is private: add ?token=TOKEN (or ?share=...) to the channel URL."
             )
@@ -547,6 +576,7 @@ class SmeeChannel:
             ping=self._ping,
             missed=self._live.missed,
             first=ready,
+            tokens=tokens,
         )
         await self._caps.capped(bin_id, stream)(scope, receive, send)
 

@@ -244,8 +244,11 @@ async def test_retention_keeps_exactly_the_newest_n(adapter: tuple[OpenStore, Pe
     assert await peek.ids("bin-three") == sorted(three)[-3:]
     assert await store.count_requests("bin-one") == 5
     assert await store.count_requests("bin-three") == 3
-    # A lower limit applies from the next capture on.
+    # A lower limit applies at once, and to every capture after.
     await store.update_bin("bin-one", BinChanges(max_requests=2))
+    assert await peek.ids("bin-one") == one[-2:]
+    assert await store.count_requests("bin-one") == 2
+    assert await store.list_requests("bin-one", limit=10) == await store.list_requests("bin-one", limit=2)
     newest = await store.add_request(make_request())
     assert await peek.ids("bin-one") == [one[-1], newest]
     assert await store.count_requests("bin-one") == 2

@@ -104,7 +104,7 @@ def test_html_stream_sends_escaped_row_fragments(
         assert "event" not in message  # unnamed: htmx swaps it as "message"
         assert message["id"] == str(request_id)
         assert f'<tr id="r-{request_id}"' in message["data"]
-        assert 'id="request-count" hx-swap-oob="true"' in message["data"]
+        assert 'id="request-total" hx-swap-oob="true"' in message["data"]
         assert "<script>" not in message["data"]
 
         client.delete(f"/api/bins/{bin_id}/requests/{request_id}")
@@ -524,3 +524,33 @@ def test_next_on_a_missing_bin_is_a_404(server: ServerProcess) -> None:
         httpx.get(f"{server.url}/api/bins/no-such-bin-x/requests/next?timeout=1", timeout=10).status_code
         == 404
     )
+
+
+def test_streams_end_when_their_holder_may_no_longer_read_the_bin(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    """Access was checked only when a stream opened: a stranger's stream of an open bin went on
+    receiving every capture after the bin was made private, and a share stream after its link was replaced."""
+    created = client.post("/api/bins", json={"private": False}).json()
+    bin_id, owner = created["id"], {"Authorization": f"Bearer {created['token']}"}
+    url = f"{server.url}/api/bins/{bin_id}/stream"
+    with (
+        httpx.stream("GET", url, timeout=10) as stranger,
+        httpx.stream("GET", url, headers=owner, timeout=10) as owners,
+    ):
+        stranger_events, owner_events = read_sse(stranger), read_sse(owners)
+        first = capture(client, bin_id)
+        assert json.loads(request_events(stranger_events, 1)[0]["data"])["id"] == first
+        assert client.patch(f"/api/bins/{bin_id}", json={"private": True}, headers=owner).status_code == 200
+        second = capture(client, bin_id)
+        assert [e for e in stranger_events if e.get("event") == "request"] == []  # ended before the capture
+        assert [json.loads(e["data"])["id"] for e in request_events(owner_events, 2)] == [first, second]
+
+    share = client.post(f"/api/bins/{bin_id}/share", headers=owner).json()["share_token"]
+    with httpx.stream("GET", url, params={"share": share, "after": second}, timeout=10) as shared:
+        events = read_sse(shared)
+        third = capture(client, bin_id)
+        assert json.loads(request_events(events, 1)[0]["data"])["id"] == third
+        client.post(f"/api/bins/{bin_id}/share", headers=owner)  # a new link: the old one stops working
+        capture(client, bin_id)
+        assert [e for e in events if e.get("event") == "request"] == []
