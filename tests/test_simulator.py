@@ -519,6 +519,21 @@ def test_command_line_sends_and_reports(client: httpx.Client, server: ServerProc
     assert verify(client, bin_id, str(requests[0]["id"]), "github")["valid"] is True
 
 
+def test_command_line_names_the_public_key_to_verify_with(
+    client: httpx.Client, server: ServerProcess, bin_id: str
+) -> None:
+    done = run_cli("discord", "interaction.ping", "--to", f"{server.url}/b/{bin_id}")
+    assert done.returncode == 0, done.stderr
+    assert "signing with the test secret 'inspector-test-secret'" in done.stderr
+    public_key = done.stderr.strip().splitlines()[-1]
+    assert len(public_key) == 64
+    [item] = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
+    assert verify(client, bin_id, str(item["id"]), "discord", public_key)["valid"] is True
+    adyen = run_cli("adyen", "AUTHORISATION", "--to", f"{server.url}/b/{bin_id}")
+    assert adyen.returncode == 0, adyen.stderr
+    assert default_secret("adyen") in adyen.stderr
+
+
 def test_command_line_errors(recording_target) -> None:
     assert run_cli("nosuch", "x", "--to", "http://127.0.0.1:9/").returncode == 2
     assert run_cli("stripe", "payment_intent.succeeded").returncode == 2
@@ -552,6 +567,17 @@ def test_panel_with_bad_signature_still_delivers_and_fails_verification(
     assert "inspector-test-secret" in html
     [item] = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
     assert verify(client, bin_id, str(item["id"]), "slack", "inspector-test-secret")["valid"] is False
+
+
+def test_panel_shows_the_public_key_of_a_public_key_scheme(client: httpx.Client, bin_id: str) -> None:
+    html = trigger_panel(client, bin_id, event="sendgrid/delivered")
+    assert "✓" in html
+    start = html.index('<pre class="public-key">') + len('<pre class="public-key">')
+    public_key = html[start : html.index("</pre>", start)]
+    assert public_key.startswith("MFkw")
+    [item] = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
+    assert verify(client, bin_id, str(item["id"]), "sendgrid", public_key)["valid"] is True
+    assert "public-key" not in trigger_panel(client, bin_id, event="github/ping")
 
 
 @pytest.mark.parametrize(
