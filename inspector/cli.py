@@ -397,9 +397,9 @@ def trigger(
         raise click.UsageError(str(exc)) from None
     if book.key_type in KEY_KINDS and sent:
         # A public-key scheme: the receiver under test verifies with the public half, not the secret.
-        source = "generated for this run" if book.key_type == "rsa" else "derived from the secret"
         click.echo(
-            f"signed with a private key ({source} unless --secret is a key); verify with this public key:\n"
+            "signed with a private key (derived from the secret, unless --secret is a key); "
+            "verify with this public key:\n"
             f"{sent[0].prepared.verify_secret.strip()}",
             err=True,
         )

@@ -11,6 +11,7 @@ import base64
 import functools
 import hashlib
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 from importlib import resources
@@ -135,14 +136,70 @@ def _is_private_key(kind: KeyType, secret: str) -> bool:
     return False
 
 
+class _Stream:
+    """Deterministic bytes from a seed (SHA-512 in counter mode): what a derived key is drawn from."""
+
+    def __init__(self, seed: bytes) -> None:
+        self.seed, self.counter, self.buffer = seed, 0, b""
+
+    def integer(self, size: int) -> int:
+        while len(self.buffer) < size:
+            self.buffer += hashlib.sha512(self.seed + self.counter.to_bytes(8, "big")).digest()
+            self.counter += 1
+        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
+        return int.from_bytes(chunk, "big")
+
+
+# The product of the odd primes below 2000: one gcd rules out most composite candidates at once.
+_SMALL_PRIMES = math.prod(p for p in range(3, 2000, 2) if all(p % d for d in range(3, math.isqrt(p) + 1, 2)))
+RSA_EXPONENT = 65537
+
+
+def _probably_prime(n: int, stream: _Stream, rounds: int = 24) -> bool:
+    """Miller-Rabin; the candidates are not chosen by an adversary, so 24 rounds is ample."""
+    if math.gcd(n, _SMALL_PRIMES) != 1:
+        return False
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for _ in range(rounds):
+        x = pow(stream.integer(128) % (n - 3) + 2, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _prime(stream: _Stream) -> int:
+    while True:
+        # 1024 bits with the top two set, so the product of two is a full 2048-bit modulus.
+        candidate = stream.integer(128) | (3 << 1022) | 1
+        if (candidate - 1) % RSA_EXPONENT and _probably_prime(candidate, stream):
+            return candidate
+
+
 @functools.cache
-def _generated_rsa(text: str) -> str:
-    """An RSA key for this secret text, made once per process: RSA keys cannot be derived from text
-    cheaply, so the public key printed changes between runs (pass a PEM private key to keep one)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
+def _derived_rsa(seed: bytes) -> str:
+    """A 2048-bit RSA key drawn deterministically from the seed: no library derives one from text, and
+    a stable key means the receiver under test is given its public key once (about a second, cached)."""
+    stream = _Stream(seed)
+    p, q = _prime(stream), _prime(stream)
+    d = pow(RSA_EXPONENT, -1, (p - 1) * (q - 1))
+    numbers = rsa.RSAPrivateNumbers(
+        p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), rsa.RSAPublicNumbers(RSA_EXPONENT, p * q)
+    )
+    return (
+        numbers.private_key()
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode("ascii")
+    )
 
 
 def _derived_key(kind: KeyType, text: str) -> str:
@@ -158,7 +215,7 @@ def _derived_key(kind: KeyType, text: str) -> str:
         return private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode("ascii")
-    return _generated_rsa(text)
+    return _derived_rsa(seed)
 
 
 def signing_secret(kind: KeyType, secret: str, *, wrong: bool = False) -> str:

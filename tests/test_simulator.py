@@ -534,6 +534,23 @@ def test_command_line_names_the_public_key_to_verify_with(
     assert default_secret("adyen") in adyen.stderr
 
 
+def test_sns_key_derived_from_the_secret_is_the_same_in_every_run() -> None:
+    """The receiver under test is given the public key once: a second run must not need another."""
+
+    def public_key(secret: str) -> str:
+        # Nothing listens on port 9: the delivery fails, the key is still printed.
+        done = run_cli(
+            "aws-sns", "SubscriptionConfirmation", "--to", "http://127.0.0.1:9/", "--secret", secret
+        )
+        assert done.returncode == 1, done.stderr
+        return done.stderr.split("public key:\n", 1)[1].split("-----END PUBLIC KEY-----")[0]
+
+    first = public_key(SECRET)
+    assert first.startswith("-----BEGIN PUBLIC KEY-----")
+    assert public_key(SECRET) == first
+    assert public_key(SECRET + "2") != first
+
+
 def test_command_line_errors(recording_target) -> None:
     assert run_cli("nosuch", "x", "--to", "http://127.0.0.1:9/").returncode == 2
     assert run_cli("stripe", "payment_intent.succeeded").returncode == 2
