@@ -22,7 +22,7 @@ import stripe
 from Adyen.util import is_valid_hmac_notification
 from conftest import Recorded, RecordingTarget, ServerProcess
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hubspot.utils.signature import Signature as HubSpotSignature
 from mailgun.security import SecurityGuard
 from paddle_billing.Notifications.PaddleSignature import PaddleSignature
@@ -238,6 +238,32 @@ def test_discord_takes_a_private_key_as_the_secret() -> None:
         headers["X-Signature-Timestamp"].encode() + prepared.outbound.body,
         bytes.fromhex(headers["X-Signature-Ed25519"]),
     )
+
+
+@pytest.mark.parametrize("key_type", ["p256", "rsa"])
+def test_a_pem_private_key_is_used_even_with_its_line_breaks_lost(key_type: str) -> None:
+    provider = {"p256": "sendgrid", "rsa": "aws-sns"}[key_type]
+    private = (
+        ec.generate_private_key(ec.SECP256R1())
+        if key_type == "p256"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    event = next(iter(catalogue(provider).events))
+    for given in (pem, pem.replace("\n", "")):  # as typed into a password field
+        prepared = prepare(provider, event, to="http://127.0.0.1:9/", secret=given, now=int(time.time()))
+        loaded = serialization.load_pem_public_key(public)
+        if key_type == "p256":
+            assert base64.b64decode(prepared.verify_secret) == loaded.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        else:
+            assert prepared.verify_secret.encode() == public
 
 
 @pytest.mark.parametrize("event", list(catalogue("sendgrid").events))
@@ -489,11 +515,35 @@ def test_slow_answer_is_not_accepted(recording_target) -> None:
         ("stripe", "nosuch", [], "has no sample event"),
         ("stripe", "payment_intent.succeeded", ["=1"], "PATH=VALUE"),
         ("stripe", "payment_intent.succeeded", ["type.x=1"], "not an object"),
+        # Twilio posts a form: a field cannot hold an object.
+        ("twilio", "message.received", ['MediaUrl0={"a": 1}'], "form: every field's value must be plain"),
+        ("twilio", "message.received", ["Body.x=1"], "not an object"),
+        ("sendgrid", "open", ["0.ip.x=1"], "not an object"),
     ],
 )
 def test_bad_input_is_explained(provider: str, event: str, sets: list[str], fragment: str) -> None:
     with pytest.raises(SimulatorError, match=fragment):
         prepare(provider, event, to="http://127.0.0.1:9/", secret=SECRET, now=0, sets=sets)
+
+
+def test_set_on_a_form_and_on_an_array_of_events_is_signed() -> None:
+    twilio = prepared_for("twilio", "message.received", sets=["Body=STOP", "NumMedia=1"])
+    params = dict(parse_qsl(twilio.outbound.body.decode(), keep_blank_values=True))
+    assert params["Body"] == "STOP"
+    assert params["NumMedia"] == "1"
+    headers = dict(twilio.outbound.headers)
+    assert RequestValidator(SECRET).validate(twilio.outbound.url, params, headers["X-Twilio-Signature"])
+    sendgrid = prepared_for("sendgrid", "bounce", sets=["0.reason=550 mailbox full"])
+    [item] = json.loads(sendgrid.outbound.body)
+    assert item["reason"] == "550 mailbox full"
+    webhook = EventWebhook()
+    headers = dict(sendgrid.outbound.headers)
+    assert webhook.verify_signature(
+        sendgrid.outbound.body.decode(),
+        headers["X-Twilio-Email-Event-Webhook-Signature"],
+        headers["X-Twilio-Email-Event-Webhook-Timestamp"],
+        webhook.convert_public_key_to_ecdsa(sendgrid.verify_secret),
+    )
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
