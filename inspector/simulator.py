@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from inspector import signatures
 from inspector.replay import DeliveryResult, Outbound, deliver, make_client
-from inspector.signatures.aws_sns import pem_lines
 from inspector.signatures.base import SignatureConfigError
 from inspector.targets import TargetPolicy, TargetRefused, netloc, parse_target
 
@@ -225,9 +224,6 @@ def signing_secret(kind: KeyType, secret: str, *, wrong: bool = False) -> str:
     if not wrong:
         if kind in KEY_KINDS and not _is_private_key(kind, secret):
             return _derived_key(kind, secret)
-        if kind in KEY_KINDS and "-----BEGIN" in secret:
-            # A PEM key typed into the panel's password field arrives with its line breaks gone.
-            return pem_lines(secret).decode()
         return secret
     other = secret + WRONG_SECRET_SUFFIX
     if kind in KEY_KINDS:
