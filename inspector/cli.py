@@ -322,7 +322,8 @@ def forward(
 @click.option("--to", "target", help="Where to send the event: your endpoint, or a bin's capture URL.")
 @click.option(
     "--secret",
-    help="The signing secret your endpoint verifies with.  [default: inspector-test-secret]",
+    help="The signing secret your endpoint verifies with; for Discord, SendGrid and Amazon SNS a private "
+    "key (Ed25519 hex, P-256 PEM, RSA PEM) or text to derive one from.  [default: inspector-test-secret]",
 )
 @click.option(
     "--set",
@@ -360,7 +361,7 @@ def trigger(
     """
     import asyncio
 
-    from inspector.simulator import DEFAULT_SECRET, SimulatorError, catalogue, providers, send
+    from inspector.simulator import KEY_KINDS, SimulatorError, catalogue, default_secret, providers, send
     from inspector.targets import TargetPolicy
 
     try:
@@ -374,7 +375,7 @@ def trigger(
             return
         if not target:
             raise click.UsageError("--to is required: the URL to send the event to.")
-        used = secret or DEFAULT_SECRET
+        used = secret or default_secret(book.provider)
         if secret is None:
             click.echo(f"signing with the test secret {used!r} (--secret to choose one)", err=True)
         # The user's own machine sends to the user's own endpoint, as `inspector forward` does.
@@ -394,6 +395,14 @@ def trigger(
         )
     except SimulatorError as exc:
         raise click.UsageError(str(exc)) from None
+    if book.key_type in KEY_KINDS and sent:
+        # A public-key scheme: the receiver under test verifies with the public half, not the secret.
+        click.echo(
+            "signed with a private key (derived from the secret, unless --secret is a key); "
+            "verify with this public key:\n"
+            f"{sent[0].prepared.verify_secret.strip()}",
+            err=True,
+        )
     for delivery in sent:
         click.echo(delivery.summary())
     if not all(delivery.accepted for delivery in sent):

@@ -252,8 +252,11 @@ def sign(
     topic_arn: str | None = None,
     subject: str | None = None,
     certificate_url: str | None = None,
+    message_id: str | None = None,
 ) -> Signed:
     """An SNS message carrying `body` as its Message, signed with `secret`, an RSA private key in PEM.
+
+    `message_id` defaults to one derived from body and timestamp; a retry of one message keeps its id.
 
     verify_secret is the matching public key: receivers under test must trust it instead of fetching
     SigningCertURL, since no Amazon certificate matches a key of ours.
@@ -262,7 +265,9 @@ def sign(
     kind = TYPES[choice_option("message_type", message_type, tuple(TYPES), "notification")]
     version = choice_option("signature_version", signature_version, ("1", "2"), "1")
     topic = text_option("topic_arn", topic_arn) or "arn:aws:sns:us-east-1:123456789012:inspector-test"
-    message_id = str(uuid.UUID(bytes=hashlib.sha256(body + str(timestamp).encode()).digest()[:16]))
+    message_id = text_option("message_id", message_id) or str(
+        uuid.UUID(bytes=hashlib.sha256(body + str(timestamp).encode()).digest()[:16])
+    )
     stamp = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     fields: dict[str, Any] = {"Type": kind, "MessageId": message_id}
     region = topic.split(":")[3] if topic.count(":") >= 5 else "us-east-1"

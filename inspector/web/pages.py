@@ -555,14 +555,17 @@ async def trigger_panel(
     """The bin page's "Send a test event" panel: a signed sample event, sent through the target policy."""
     provider, _, event = data.get("event", "").partition("/")
     target = data.get("target", "").strip() or f"{_base_url(request, settings)}{PREFIX}{bin_id}"
-    secret = data.get("secret", "") or simulator.DEFAULT_SECRET
+    secret = data.get("secret", "") or simulator.default_secret(provider)
     try:
         repeat = int(data.get("repeat", "1") or 1)
     except ValueError:
         repeat = 0
     if not 1 <= repeat <= MAX_PANEL_REPEAT:
         error = f"Repeat takes a whole number from 1 to {MAX_PANEL_REPEAT}."
-        return Template("_triggered.html", context={"error": error, "sent": [], "default_secret": None})
+        return Template(
+            "_triggered.html",
+            context={"error": error, "sent": [], "default_secret": None, "public_key": None},
+        )
     policy = deliveries_of(request).policy
     try:
         policy.check_url(target)
@@ -578,9 +581,18 @@ async def trigger_panel(
             stale_timestamp=data.get("stale_timestamp") == "on",
         )
     except (simulator.SimulatorError, TargetRefused, ValueError) as exc:
-        return Template("_triggered.html", context={"error": str(exc), "sent": [], "default_secret": None})
+        return Template(
+            "_triggered.html",
+            context={"error": str(exc), "sent": [], "default_secret": None, "public_key": None},
+        )
     default = None if data.get("secret") else secret
-    return Template("_triggered.html", context={"error": None, "sent": sent, "default_secret": default})
+    # A public-key scheme's receiver verifies with the public half of the key that signed.
+    verify_with = sent[0].prepared.verify_secret if sent else secret
+    public_key = verify_with.strip() if verify_with != secret else None
+    return Template(
+        "_triggered.html",
+        context={"error": None, "sent": sent, "default_secret": default, "public_key": public_key},
+    )
 
 
 def signed_curl(signed: Any, target: str, content_type: str = "") -> str:

@@ -228,3 +228,14 @@ def test_our_sign_verifies_with_the_certificate(kind: str, version: str) -> None
     )
     assert aws_sns.verify(request, CERTIFICATE, NOW).valid
     assert aws_sns.verify(request, signed.verify_secret or "", NOW).valid
+
+
+def test_sign_keeps_a_given_message_id() -> None:
+    # A retried delivery is the same message: SNS keeps its MessageId, and MessageId is signed.
+    first = aws_sns.sign(b"order 42 shipped", PRIVATE_KEY, NOW_TS, message_id="m-1")
+    later = aws_sns.sign(b"order 42 shipped", PRIVATE_KEY, NOW_TS + 30, message_id="m-1")
+    assert json.loads(first.body)["MessageId"] == json.loads(later.body)["MessageId"] == "m-1"
+    assert "MessageId\nm-1\n" in later.signed_payload
+    assert aws_sns.verify(from_signed(later), CERTIFICATE, NOW).valid
+    derived = aws_sns.sign(b"order 42 shipped", PRIVATE_KEY, NOW_TS)
+    assert json.loads(derived.body)["MessageId"] != "m-1"
