@@ -18,6 +18,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from inspector.capture import RAW_HEADERS
 from inspector.config import Settings, format_size
 
 # Room above --max-header-bytes that the parser still buffers, so that the capture path sees a
@@ -388,12 +389,15 @@ class _StrictH11Connection(h11.Connection):
 
     on_next_cycle: Callable[[], None] | None = None
     retired = False
+    # The last request's headers as received (h11 keeps the names' case for `raw_items`).
+    raw_headers: list[tuple[bytes, bytes]] = []
 
     def next_event(self) -> Any:
         if self.retired:
             return h11.NEED_DATA  # what is left was handed over with the connection
         event = super().next_event()
         if isinstance(event, h11.Request):
+            self.raw_headers = event.headers.raw_items()
             problem = framing_problem(event.http_version.decode("ascii"), event.headers)
             if problem:
                 raise h11.RemoteProtocolError(problem, error_status_hint=400)
@@ -415,6 +419,10 @@ class HardenedH11Protocol(_Deadlines, H11Protocol):
     def handle_events(self) -> None:
         cycle = self.cycle
         super().handle_events()
+        if self.cycle is not cycle:
+            # A new request (one at most per call: h11 pauses until it is answered). Its task has
+            # not run yet, so the scope can still gain the headers as received.
+            self.scope["extensions"] = {RAW_HEADERS: self.conn.raw_headers}  # type: ignore[typeddict-unknown-key]
         if self._lingering or self._retired:
             return
         if self.cycle is not cycle:
@@ -427,6 +435,16 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines, a head limit answered with 431, and strict framing."""
 
     _body_length = 0
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # uvicorn lowercases header names for the scope; the capture wants them as received.
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self.scope["extensions"] = {RAW_HEADERS: self._raw_headers}  # type: ignore[typeddict-unknown-key]
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._raw_headers.append((name, value))
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         http_version = self.parser.get_http_version()
