@@ -658,10 +658,12 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        if self.parser.should_upgrade():
-            # llhttp would skip the body of an Upgrade request and drop what follows: h11 takes
-            # it like any other (nothing here switches protocols).
-            raise _HandOver
+        if self._phase == _HEAD:
+            if self.parser.should_upgrade():
+                # llhttp would skip the body of an Upgrade request and drop what follows: h11
+                # takes it like any other (nothing here switches protocols).
+                raise _HandOver
+            self._head_pieces.clear()  # they may hold a whole read: not kept past the head
         super().on_headers_complete()
         if self._phase == _HEAD:
             if self._body_length == CHUNKED:
