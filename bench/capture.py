@@ -111,7 +111,9 @@ def wrk(url: str, args: argparse.Namespace, script: Path) -> Run:
 
 
 class Server:
-    def __init__(self, kind: str, parser: str, args: argparse.Namespace, workdir: Path) -> None:
+    def __init__(
+        self, kind: str, parser: str, args: argparse.Namespace, workdir: Path, tree: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         common = ["--host", "127.0.0.1", "--port", str(self.port), "--http", parser]
@@ -132,7 +134,11 @@ class Server:
             db = workdir / f"bench-{parser}-{self.port}.db"
             command = [sys.executable, "-m", "inspector", "serve", "--db", str(db), "--log-level", "warning"]
             command += ["--sqlite-synchronous", args.synchronous, *common]
-        self.process = subprocess.Popen(pinned(args.server_cpu, command), stdout=subprocess.DEVNULL)
+        # `tree`: another checkout of the project (an earlier commit, to measure a change against).
+        env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+        self.process = subprocess.Popen(
+            pinned(args.server_cpu, command), stdout=subprocess.DEVNULL, cwd=tree, env=env
+        )
         wait_healthy(f"{self.url}/healthz", self.process)
 
     def stop(self) -> None:
@@ -227,13 +233,16 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
     raw_h11 = Server("raw", "h11", args, workdir)
     auto = Server("inspector", "auto", args, workdir)
     h11 = Server("inspector", "h11", args, workdir)
+    baseline = Server("inspector", "h11", args, workdir, args.baseline_tree) if args.baseline_tree else None
     cases = [
         ("raw ASGI, uvicorn+httptools (ceiling)", raw_fast, "/b/x/bench", post),
         ("raw ASGI, uvicorn+h11", raw_h11, "/b/x/bench", post),
         ("inspector --http auto (default)", auto, None, post),
         ("inspector --http auto, 95% POST / 5% PROPFIND+FOO", auto, None, mix),
-        ("inspector --http h11 (the old default)", h11, None, post),
+        ("inspector --http h11", h11, None, post),
     ]
+    if baseline:
+        cases.append((f"inspector before the change ({args.baseline_tree}, h11)", baseline, None, post))
     runs: dict[str, list[tuple[Run, float]]] = {name: [] for name, *_ in cases}
     rss: dict[str, list[int]] = {}
     try:
@@ -246,7 +255,7 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
         warm = argparse.Namespace(**{**vars(args), "duration": 2})
         for name, _, _, script in cases:  # warm up; this also fills each bin to its limit
             wrk(targets[name], warm, script)
-        for server in (auto, h11):
+        for server in (auto, h11, *([baseline] if baseline else [])):
             rss[server.url] = [rss_kib(server.process.pid)]
         for _ in range(args.runs):
             for name, server, _, script in cases:  # alternating: drift hits each alike
@@ -254,14 +263,14 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
                 run = wrk(targets[name], args, script)
                 used = cpu_seconds([server.process.pid]) - before
                 runs[name].append((run, used / max(1, run.completed - run.non_2xx) * 1e6))
-        for server in (auto, h11):
+        for server in (auto, h11, *([baseline] if baseline else [])):
             rss[server.url].append(rss_kib(server.process.pid))
         odd = {
             method: httpx.request(method, targets[cases[2][0]] + "/odd", content=b"x").status_code
             for method in ("FOO", "PROPFIND", "get")
         }
     finally:
-        for server in (raw_fast, raw_h11, auto, h11):
+        for server in (raw_fast, raw_h11, auto, h11, *([baseline] if baseline else [])):
             server.stop()
     ceiling = statistics.median(run.requests_per_s for run, _ in runs[cases[0][0]])
     results = []
@@ -492,6 +501,12 @@ def main() -> None:
         "--compare",
         action="store_true",
         help="the default server vs raw ASGI (httptools, h11), --http h11 and a 95/5 method mix",
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="with --compare, also run `inspector serve` from this checkout (say, `git worktree add`"
+        " of the commit before a change)",
     )
     parser.add_argument("--synchronous", default="full", help="SQLite synchronous setting for the server")
     parser.add_argument("--server-cpu", default="0")
