@@ -408,7 +408,9 @@ class _StrictH11Connection(h11.Connection):
         event = super().next_event()
         if isinstance(event, h11.Request):
             self.raw_headers = event.headers.raw_items()
-            problem = framing_problem(event.http_version.decode("ascii"), event.headers)
+            # From the list, not `event.headers`: iterating h11's Headers sequence costs more.
+            lowered = [(name.lower(), value) for name, value in self.raw_headers]
+            problem = framing_problem(event.http_version.decode("ascii"), lowered)
             if problem:
                 raise h11.RemoteProtocolError(problem, error_status_hint=400)
         return event
