@@ -11,7 +11,6 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -32,10 +31,12 @@ from inspector.deliveries import Deliveries
 from inspector.hub import Hub
 from inspector.hub.local import LocalHub
 from inspector.hub.redis import RedisHub
+from inspector.logs import AccessLog
+from inspector.metrics import ASGIApp, Metrics
 from inspector.ratelimit import RateLimiter
 from inspector.ratelimit.local import LocalRateLimiter
 from inspector.ratelimit.redis import RedisRateLimiter
-from inspector.store import Store, StoreUnavailable
+from inspector.store import SchemaTooNew, Store, StoreLocked, StoreUnavailable
 from inspector.store.postgres import PostgresStore
 from inspector.store.sqlite import SQLiteStore
 from inspector.sweeper import Sweeper
@@ -44,8 +45,11 @@ from inspector.web.api import BinsController
 from inspector.web.csrf import CrossSiteGuard
 from inspector.web.deliveries import DeliveriesController
 from inspector.web.deps import provide
+from inspector.web.endings import finish_responses
 from inspector.web.health import healthz, store_unavailable
-from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events
+from inspector.web.live import LiveViews, SmeeChannel, StreamCaps, html_events, json_events, wait_next
+from inspector.web.metrics import metrics as metrics_endpoint
+from inspector.web.openapi import ExactJsonRenderPlugin, api_docs, operation_id
 from inspector.web.pages import (
     access_denied_page,
     attempt_panel,
@@ -59,7 +63,10 @@ from inspector.web.pages import (
     replay_panel,
     request_page,
     response_panel,
+    settings_change,
+    settings_page,
     sign_panel,
+    trigger_panel,
     verify_panel,
 )
 from inspector.web.security import SecurityHeaders
@@ -84,17 +91,31 @@ class InspectorApp:
     """
 
     def __init__(
-        self, settings: Settings, store: Store, hub: Hub, web: Litestar, capture: Capture, smee: SmeeChannel
+        self, settings: Settings, store: Store, hub: Hub, web: Litestar, capture: ASGIApp, smee: SmeeChannel
     ) -> None:
         self.settings = settings
         self.store = store
         self.hub = hub
         self.web = web
         self._capture = capture
-        self._smee = smee
-        self._pages = SecurityHeaders(CrossSiteGuard(web, settings.trusted_proxies, settings.public_url))
+        # Streams (the smee channel, live views) must end their responses even when stopped at shutdown.
+        self._smee = finish_responses(smee)
+        self._pages = finish_responses(
+            SecurityHeaders(CrossSiteGuard(web, settings.trusted_proxies, settings.public_url))
+        )
+        self._handle: ASGIApp = self._route
+        if settings.access_log:
+            self._handle = AccessLog(self._route, settings.trusted_proxies)
+        # Set when start-up refuses the database for a reason the operator must act on.
+        self.refusal: Exception | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._pages(scope, receive, self._lifespan_send(send))
+        else:
+            await self._handle(scope, receive, send)
+
+    async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_capture_path(scope["path"]):
             # smee-client listens on the channel URL itself, asking for an event stream.
             if SmeeChannel.wants(scope):
@@ -103,6 +124,19 @@ class InspectorApp:
                 await self._capture(scope, receive, send)
         else:
             await self._pages(scope, receive, send)
+
+    def _lifespan_send(self, send: Any) -> Any:
+        """Say why start-up failed in one line when the operator must act (a newer schema, a locked file).
+
+        Litestar reports a failed start-up as a traceback, which buries the one sentence that matters.
+        """
+
+        async def lifespan_send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.refusal is not None:
+                message = {**message, "message": f"cannot start: {self.refusal}"}
+            await send(message)
+
+        return lifespan_send
 
 
 def make_hub(settings: Settings) -> Hub:
@@ -142,6 +176,8 @@ def make_store(settings: Settings) -> Store:
 def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | None = None) -> InspectorApp:
     store = store or make_store(settings)
     hub = hub or make_hub(settings)
+    metrics = Metrics()
+    store.commit_observer = metrics.committed
     bins = BinCache(store, hub)
     bin_limiter, client_limiter = make_rate_limiters(settings)
     verifier = AutoVerifier(store, hub)
@@ -156,6 +192,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         budget=settings.forward_budget,
         this_server=this_server(settings),
         allow_self_forward=settings.allow_self_forward,
+        observer=metrics.forwarded,
     )
     templates = create_environment(_resource_dir("templates"))
     live = LiveViews(store, templates)
@@ -170,7 +207,11 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     declared = fixed_bins.load(settings.bins_file, max_delay_ms=max_delay_ms) if settings.bins_file else []
 
     async def start() -> None:
-        await store.open()
+        try:
+            await store.open()
+        except (SchemaTooNew, StoreLocked) as exc:
+            app.refusal = exc
+            raise
         await hub.open()
         await fixed_bins.ensure(store, declared)
         for fixed in declared:  # other processes may have them cached as they were
@@ -207,6 +248,8 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         route_handlers=[
             BinsController,
             healthz,
+            metrics_endpoint,
+            api_docs,
             home,
             create_bin,
             bin_page,
@@ -215,15 +258,19 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             verify_panel,
             forget_secret,
             sign_panel,
+            trigger_panel,
             replay_panel,
             attempt_panel,
             compare_panel,
             forward_panel,
             response_panel,
+            settings_page,
+            settings_change,
             SignaturesController,
             DeliveriesController,
             html_events,
             json_events,
+            wait_next,
             create_static_files_router(path="/static", directories=[_resource_dir("static")]),
         ],
         dependencies=provide(store, hub, bins, settings),
@@ -236,6 +283,7 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
                 "deliveries": deliveries,
                 "store": store,
                 "refused": capture.refused,
+                "metrics": metrics,
             }
         ),
         guards=[bin_guard],
@@ -248,7 +296,8 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             title="Webhook Inspector",
             version=__version__,
             path="/api/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[ExactJsonRenderPlugin()],
+            operation_id_creator=operation_id,
         ),
         after_exception=[log_server_error],
         on_startup=[start],
@@ -256,4 +305,5 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         logging_config=None,
     )
     smee = SmeeChannel(store, hub, live, streams, settings.sse_ping_seconds)
-    return InspectorApp(settings, store, hub, web, capture, smee)
+    app = InspectorApp(settings, store, hub, web, metrics.measured(capture), smee)
+    return app

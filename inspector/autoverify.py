@@ -104,7 +104,4 @@ class AutoVerifier:
 
 
 async def _announce(hub: Hub, job: CheckJob) -> None:
-    try:
-        await hub.publish(Event(kind="request_checked", bin_id=job.bin_id, request_id=job.request_id))
-    except Exception as exc:  # the verdict is stored; pages show it on their next read
-        log.warning("could not announce a signature check", error=str(exc))
+    await hub.announce(Event(kind="request_checked", bin_id=job.bin_id, request_id=job.request_id))

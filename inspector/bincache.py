@@ -53,11 +53,8 @@ class BinCache:
     async def changed(self, bin_id: str, *, deleted: bool = False) -> None:
         """Say that a bin's settings changed (or that it is gone), here and in every other process."""
         self.forget(bin_id)
-        event = Event(kind="bin_deleted" if deleted else "bin_changed", bin_id=bin_id)
-        try:
-            await self._hub.publish(event)
-        except Exception as exc:  # the change is stored; other processes catch up within ttl
-            log.warning("could not announce a bin change", bin=bin_id, error=str(exc))
+        # Unheard, other processes still catch up within the cache's ttl.
+        await self._hub.announce(Event(kind="bin_deleted" if deleted else "bin_changed", bin_id=bin_id))
 
     def start(self) -> None:
         self._background.start(self._listen(), "bin-cache")

@@ -650,11 +650,19 @@ def _json_view(view: BodyView, data: bytes, charset: str | None, limits: Limits,
 # --- XML ------------------------------------------------------------------------------
 
 
+# Matched on the raw bytes; the declaration is ASCII by definition (XML 1.0, section 2.8).
+_XML_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?(<\?xml\s[ -~]*?\?>)")
+
+
 def pretty_xml(data: bytes) -> str:
     """Re-indent XML; entity declarations and external references are refused, never expanded."""
     document = parse_xml_safely(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     _drop_blank_text(document.documentElement)
-    return document.toprettyxml(indent=_INDENT).rstrip("\n")
+    # minidom writes its own '<?xml version="1.0" ?>', dropping the encoding and standalone the
+    # sender declared (and adding a declaration to documents that had none): show the sender's own.
+    _, _, text = document.toprettyxml(indent=_INDENT).rstrip("\n").partition("\n")
+    declared = _XML_DECLARATION.match(data)
+    return f"{declared.group(1).decode('ascii')}\n{text}" if declared else text
 
 
 def _drop_blank_text(root: Element) -> None:

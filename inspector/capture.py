@@ -14,6 +14,7 @@ import structlog
 from inspector.bincache import BinCache
 from inspector.bins import without_token_cookies
 from inspector.config import Settings, format_size
+from inspector.handshakes import Reply, answer, recognise
 from inspector.hub import Event, Hub
 from inspector.models import CapturedRequest, Header
 from inspector.proxies import resolve_origin
@@ -21,6 +22,7 @@ from inspector.ratelimit import RateLimiter
 from inspector.responses import (
     INERT_ANSWER,
     PREFLIGHT_STATUS,
+    ResponseSettings,
     build_answer,
     choose,
     cors_headers,
@@ -144,11 +146,14 @@ class Capture:
             await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
         background = bool(bin.forward_targets) or bin.has_secrets
-        await self._announce(
+        await self._hub.announce(
             Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
         )
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
         answers = bin.response
+        if answers and answers.handshakes and (reply := await self._handshake(request, answers)):
+            await _send(send, reply.status, _handshake_headers(reply, request_id_header), reply.body)
+            return
         if answers and answers.cors and is_preflight(request.method, headers):
             preflight = [*cors_preflight_headers(headers), *INERT_ANSWER, request_id_header]
             await _send(send, PREFLIGHT_STATUS, preflight, b"")
@@ -170,6 +175,23 @@ class Capture:
             # The request is already stored: the delay only holds the answer, as the user asked.
             await asyncio.sleep(min(answer.delay_seconds, self._settings.max_response_delay_seconds))
         await _send(send, answer.status, [*answer.headers, request_id_header], answer.body)
+
+    async def _handshake(self, request: CapturedRequest, answers: ResponseSettings) -> Reply | None:
+        """The answer a provider's URL-verification challenge expects, when the request is one."""
+        challenge = recognise(request)
+        if challenge is None:
+            return None
+        zoom_secret = None
+        if challenge.provider == "Zoom":
+            # Only a Zoom challenge costs a store read: its answer is signed with the remembered secret.
+            try:
+                secrets = await self._store.get_secrets(request.bin_id)
+            except Exception as exc:
+                log.warning("zoom secret not read for a handshake", bin=request.bin_id, error=str(exc))
+                secrets = []
+            zoom_secret = next((item.secret for item in secrets if item.provider == "zoom"), None)
+        outcome = answer(request, zoom_secret=zoom_secret, verify_token=answers.verify_token)
+        return outcome.reply if outcome else None
 
     def _header_problem(self, raw: list[tuple[bytes, bytes]]) -> str | None:
         if len(raw) > self._settings.max_headers:
@@ -241,15 +263,17 @@ class Capture:
         except Exception as exc:
             log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
             return
-        await self._announce(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
+        await self._hub.announce(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
 
-    async def _announce(self, event: Event) -> None:
-        # Best effort: the request is stored, and live views and workers catch up from the store.
-        # A hub that cannot publish must not turn a stored capture into an error answer.
-        try:
-            await self._hub.publish(event)
-        except Exception as exc:
-            log.warning("capture stored but not announced", bin=event.bin_id, error=str(exc))
+
+def _handshake_headers(reply: Reply, request_id: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+    # The challenge is the sender's text: nosniff and the sandbox CSP keep it inert on this origin.
+    return [
+        (b"content-type", reply.content_type.encode()),
+        (b"content-length", str(len(reply.body)).encode()),
+        *INERT_ANSWER,
+        request_id,
+    ]
 
 
 def _without_credentials(headers: list[Header]) -> list[Header]:

@@ -51,6 +51,14 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def setting_option(name: str, **changes: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The flag of one setting, for commands other than serve that take it (with its own help)."""
+    option, default = next((option, default) for field, option, default in registry() if field == name)
+    if "help" in changes and option.default_text is not None:
+        changes["help"] += f"  [default: {option.default_text}]"
+    return click.option(option.flag, name, **{**_click_settings(option, default), **changes})
+
+
 def _click_settings(option: Option, default: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "envvar": option.envvar,
@@ -104,20 +112,9 @@ def serve(**options: Any) -> None:
 
 
 @main.command("migrate-db")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="INSPECTOR_DB",
-    show_envvar=True,
-    help=f"The SQLite database to move.  [default: {default_db_path()}]",
-)
-@click.option(
-    "--database-url",
-    required=True,
-    envvar="INSPECTOR_DATABASE_URL",
-    show_envvar=True,
-    help="postgresql://user@host:5432/db: an empty PostgreSQL database to move it into.",
+@setting_option("db_path", help="The SQLite database to move.")
+@setting_option(
+    "database_url", required=True, help="postgresql://user@host:5432/db: an empty database to move it into."
 )
 def migrate_db(db_path: Path | None, database_url: str) -> None:
     """Move a SQLite database into PostgreSQL: bins, captures, secrets, verdicts, deliveries; ids kept.
@@ -317,3 +314,116 @@ def forward(
     if resumed:
         click.echo(f"resuming after #{forwarder.after}, as {forwarder.state_path} says", err=True)
     raise SystemExit(run_forwarder(forwarder))
+
+
+@main.command()
+@click.argument("provider", required=False)
+@click.argument("event", required=False)
+@click.option("--to", "target", help="Where to send the event: your endpoint, or a bin's capture URL.")
+@click.option(
+    "--secret",
+    help="The signing secret your endpoint verifies with.  [default: inspector-test-secret]",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Change a field of the sample body (dotted path; the value is JSON, else text). Repeatable.",
+)
+@click.option("--repeat", default=1, type=click.IntRange(1, 100), help="Deliver it N times with the same id.")
+@click.option(
+    "--delay", default=0.0, type=click.FloatRange(0, 3600), help="Seconds between repeated deliveries."
+)
+@click.option(
+    "--bad-signature", is_flag=True, help="Sign with the wrong secret: your endpoint should refuse it."
+)
+@click.option(
+    "--stale-timestamp", is_flag=True, help="Date the signature an hour back: your endpoint should refuse it."
+)
+def trigger(
+    provider: str | None,
+    event: str | None,
+    target: str | None,
+    secret: str | None,
+    sets: tuple[str, ...],
+    repeat: int,
+    delay: float,
+    bad_signature: bool,
+    stale_timestamp: bool,
+) -> None:
+    """Send a realistic, signed sample event, as PROVIDER sends EVENT, to your endpoint.
+
+    Without PROVIDER, lists the providers with sample events; without EVENT, that provider's
+    events. One line per delivery: the answer, and whether it was a 2xx within the provider's
+    timeout. Exits 1 when a delivery was not accepted.
+    """
+    import asyncio
+
+    from inspector.simulator import DEFAULT_SECRET, SimulatorError, catalogue, providers, send
+    from inspector.targets import TargetPolicy
+
+    try:
+        if provider is None:
+            click.echo("\n".join(providers()))
+            return
+        book = catalogue(provider)
+        if event is None:
+            click.echo(f"# {book.source}")
+            click.echo("\n".join(book.events))
+            return
+        if not target:
+            raise click.UsageError("--to is required: the URL to send the event to.")
+        used = secret or DEFAULT_SECRET
+        if secret is None:
+            click.echo(f"signing with the test secret {used!r} (--secret to choose one)", err=True)
+        # The user's own machine sends to the user's own endpoint, as `inspector forward` does.
+        sent = asyncio.run(
+            send(
+                book.provider,
+                event,
+                to=target,
+                secret=used,
+                policy=TargetPolicy(allow_private=True),
+                sets=sets,
+                repeat=repeat,
+                delay=delay,
+                bad_signature=bad_signature,
+                stale_timestamp=stale_timestamp,
+            )
+        )
+    except SimulatorError as exc:
+        raise click.UsageError(str(exc)) from None
+    for delivery in sent:
+        click.echo(delivery.summary())
+    if not all(delivery.accepted for delivery in sent):
+        raise SystemExit(1)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@setting_option("db_path", help="The SQLite database to back up (the server's --db).")
+@setting_option("database_url", hidden=True)
+def backup(path: Path, db_path: Path | None, database_url: str | None) -> None:
+    """Write a consistent copy of the SQLite database to PATH, while the server runs or not.
+
+    The copy holds every capture acknowledged before the backup started (those still in the
+    write-ahead log included, which copying the file by hand can lose), is checked by reading it
+    back, and is a database `inspector serve --db PATH` opens as it is. PATH must not exist.
+    Restoring, upgrading and rolling back: docs/operations.md.
+    """
+    from inspector.backup import run_backup
+
+    run_backup(path, db_path or default_db_path(), database_url)
+
+
+def _register_commands() -> None:
+    """Commands kept in modules of their own."""
+    from inspector.cli_mcp import mcp
+    from inspector.cli_wait import wait
+
+    main.add_command(wait)
+    main.add_command(mcp)
+
+
+_register_commands()

@@ -334,7 +334,17 @@ class Settings:
         "(docs/scaling.md).",
     )
     access_log: bool = setting(
-        False, flag="--access-log/--no-access-log", kind=bool, help="Log every HTTP request."
+        False,
+        flag="--access-log/--no-access-log",
+        kind=bool,
+        help="Log every HTTP request: one line of fields (docs/operations.md).",
+    )
+    metrics_token: str | None = setting(
+        None,
+        flag="--metrics-token",
+        default_text="none: /metrics is open, like /healthz",
+        help="Bearer token GET /metrics asks for. Prefer the variable: options are visible to other "
+        "users of this machine.",
     )
     log_level: str = setting(
         "info", flag="--log-level", choices=LOG_LEVELS, help="Least severe log level written."

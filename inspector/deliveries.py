@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -63,6 +64,7 @@ class Deliveries:
         budget: int = 20,
         this_server: ThisServer | None = None,
         allow_self_forward: bool = False,
+        observer: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -77,6 +79,8 @@ class Deliveries:
         self._client: httpx.AsyncClient | None = None
         self._wake = asyncio.Event()
         self._background = BackgroundTasks()
+        # Told the outcome of every auto-forward attempt (delivered, retrying, failed), for metrics.
+        self._observer = observer
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -280,9 +284,11 @@ class Deliveries:
             next_attempt_at=next_at or job.next_attempt_at,
         )
         if await self.store.update_forward_job(updated):
+            if self._observer is not None:
+                self._observer("retrying" if state == "pending" else state)
             await self._announce(updated)
         else:
             log.warning("auto-forward claim ran out before the delivery ended", request_id=job.request_id)
 
     async def _announce(self, job: ForwardJob) -> None:
-        await self.hub.publish(Event(kind="request_forwarded", bin_id=job.bin_id, request_id=job.request_id))
+        await self.hub.announce(Event(kind="request_forwarded", bin_id=job.bin_id, request_id=job.request_id))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 import shlex
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -229,9 +231,28 @@ def har_entry(request: CapturedRequest) -> dict[str, Any]:
     }
     if request.client_ip:
         entry["_clientAddress"] = request.client_ip
+    if request.client_port is not None:
+        entry["_clientPort"] = request.client_port
     if request.rejected:
         entry["comment"] = f"Rejected by Webhook Inspector: {request.rejected}"
+        entry["_rejected"] = request.rejected
     return entry
+
+
+# Marks a HAR text that holds wire bytes as latin-1 because they are not UTF-8 (so `_text` kept them):
+# without it an importer could not tell such text from UTF-8 text, and the bytes would not come back.
+LATIN1 = "latin-1"
+
+
+def _is_latin1_only(wire_text: str) -> bool:
+    return not wire_text.isascii() and _text(wire_text) == wire_text
+
+
+def _har_header(name: str, value: str) -> dict[str, str]:
+    header = {"name": name, "value": _text(value)}
+    if _is_latin1_only(value):
+        header["_encoding"] = LATIN1
+    return header
 
 
 def _har_request(request: CapturedRequest) -> dict[str, Any]:
@@ -240,11 +261,13 @@ def _har_request(request: CapturedRequest) -> dict[str, Any]:
         "url": _text(request.url),
         "httpVersion": _http_version(request),
         "cookies": _cookies(request),
-        "headers": [{"name": name, "value": _text(value)} for name, value in request.headers],
+        "headers": [_har_header(name, value) for name, value in request.headers],
         "queryString": _name_values(parse_urlencoded(request.query.encode("latin-1"))),
         "headersSize": len(_head(request)),
         "bodySize": len(request.body),
     }
+    if _is_latin1_only(request.url):
+        har["_urlEncoding"] = LATIN1
     if request.body or any(name.lower() in _BODY_HEADERS for name, _ in request.headers):
         har["postData"] = _post_data(request)
     return har
@@ -292,3 +315,136 @@ def _iso8601(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the store keeps UTC
     return moment.isoformat(timespec="milliseconds")
+
+
+# --- HAR import ---------------------------------------------------------------------------
+
+
+class BadImport(ValueError):
+    """What was given to import is not a HAR log or NDJSON this server can read; the message says where."""
+
+
+def _wire(text: Any, encoding: Any, where: str) -> str:
+    """HAR text back to wire text (latin-1 over the bytes): the inverse of `_text`, told by the marker."""
+    if not isinstance(text, str):
+        raise BadImport(f"{where} must be a string")
+    if encoding == LATIN1:
+        if not all(ord(c) < 256 for c in text):
+            raise BadImport(f"{where} is marked latin-1 but holds other characters")
+        return text
+    try:
+        return text.encode("utf-8").decode("latin-1")
+    except UnicodeEncodeError:
+        raise BadImport(f"{where} is not valid Unicode text") from None
+
+
+def _har_body(post: Any, where: str) -> bytes:
+    if post is None:
+        return b""
+    if not isinstance(post, dict):
+        raise BadImport(f"{where}.postData must be an object")
+    text = post.get("text", "")
+    if not isinstance(text, str):
+        raise BadImport(f"{where}.postData.text must be a string")
+    if post.get("_encoding") == "base64" or post.get("encoding") == "base64":
+        try:
+            return base64.b64decode(text, validate=True)
+        except ValueError:
+            raise BadImport(f"{where}.postData.text is marked base64 but is not") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadImport(f"{where}.postData.text is not valid Unicode text") from None
+
+
+def from_har(log: Any, *, bin_id: str, path_prefix: str) -> list[CapturedRequest]:
+    """The requests of a HAR log as captures of `bin_id` (whose capture paths start `path_prefix`).
+
+    A log this server exported comes back byte for byte: method, sub-path, query, headers in order
+    with duplicates, body. For other HAR files the URL's whole path becomes the sub-path.
+    """
+    # Imported here: models imports responses, which imports this module.
+    from inspector.models import CapturedRequest
+
+    entries = log.get("log", {}).get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise BadImport("a HAR file is an object with log.entries, a list")
+    captures = []
+    for index, entry in enumerate(entries):
+        where = f"log.entries[{index}]"
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict):
+            raise BadImport(f"{where}.request must be an object")
+        method = request.get("method")
+        if not isinstance(method, str) or not method or not method.isascii() or " " in method:
+            raise BadImport(f"{where}.request.method must be an HTTP method")
+        url = _wire(request.get("url"), request.get("_urlEncoding"), f"{where}.request.url")
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in ("http", "https"):
+            raise BadImport(f"{where}.request.url must be an http(s) URL")
+        host, _, target = rest.partition("/")
+        target = "/" + target
+        path, _, query = target.partition("?")
+        old_prefix = f"/b/{entry.get('_binId')}" if isinstance(entry.get("_binId"), str) else None
+        sub_path = path
+        if old_prefix and (path == old_prefix or path.startswith(old_prefix + "/")):
+            sub_path = path[len(old_prefix) :]
+        headers_in = request.get("headers", [])
+        if not isinstance(headers_in, list):
+            raise BadImport(f"{where}.request.headers must be a list")
+        headers: list[Header] = []
+        for n, header in enumerate(headers_in):
+            if not isinstance(header, dict) or not isinstance(header.get("name"), str):
+                raise BadImport(f"{where}.request.headers[{n}] must have a name and a value")
+            name = _wire(header["name"], None, f"{where}.request.headers[{n}].name")
+            headers.append(
+                (name, _wire(header.get("value"), header.get("_encoding"), f"{where}.request.headers[{n}]"))
+            )
+        body = _har_body(request.get("postData"), f"{where}.request")
+        try:
+            received = datetime.fromisoformat(str(entry.get("startedDateTime", "")).replace("Z", "+00:00"))
+        except ValueError:
+            raise BadImport(f"{where}.startedDateTime must be an ISO 8601 time") from None
+        version = request.get("httpVersion", "HTTP/1.1")
+        port = entry.get("_clientPort")
+        rejected = entry.get("_rejected")
+        client = entry.get("_clientAddress")
+        captures.append(
+            CapturedRequest(
+                bin_id=bin_id,
+                method=method,
+                path=path_prefix + sub_path,
+                sub_path=sub_path,
+                query=query,
+                headers=headers,
+                body=body,
+                body_size=len(body),
+                body_sha256=hashlib.sha256(body).hexdigest(),
+                client_ip=client if isinstance(client, str) else None,
+                client_port=port if isinstance(port, int) and 0 <= port < 65536 else None,
+                host=host,
+                scheme=scheme,
+                http_version=str(version).removeprefix("HTTP/") or "1.1",
+                received_at=received if received.tzinfo else received.replace(tzinfo=UTC),
+                rejected=rejected if isinstance(rejected, str) else None,
+            )
+        )
+    return captures
+
+
+# What the wire can carry: a method is a token (RFC 9110), and no request line or header holds CR, LF
+# or NUL. An import holding other text could never have been captured, and its raw and cURL exports
+# would say something else than it does.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def check_importable(captured: CapturedRequest, where: str) -> None:
+    """Raise BadImport unless the capture is one the wire could have carried."""
+    if not _TOKEN.fullmatch(captured.method):
+        raise BadImport(f"{where}: the method must be an HTTP token, not {captured.method[:40]!r}")
+    if _FORBIDDEN.search(captured.sub_path + captured.query + captured.host):
+        raise BadImport(f"{where}: the path, query and host may not hold CR, LF or NUL")
+    for name, value in captured.headers:
+        if not _TOKEN.fullmatch(name) or _FORBIDDEN.search(value):
+            raise BadImport(f"{where}: header {name[:40]!r} is not one HTTP can carry")

@@ -152,6 +152,10 @@ class RequestSummary(msgspec.Struct, frozen=True, kw_only=True):
     rejected: str | None = None
     signature: SignatureCheck | None = None
     forwarding: ForwardStatus | None = None
+    # What the capture says about itself (inspector/detection.py), and the earlier capture it repeats.
+    provider: str | None = None
+    event: str | None = None
+    duplicate_of: int | None = None
 
 
 class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -185,6 +189,11 @@ class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):
     rejected: str | None = None
     # Assigned by the store in commit order; 0 until stored.
     id: int = 0
+    # Told by the store from the headers and body when it stores the capture (inspector/detection.py):
+    # the provider, its event type, and the earliest earlier capture of the bin with the same delivery id.
+    provider: str | None = None
+    event: str | None = None
+    duplicate_of: int | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header, matched case-insensitively."""
@@ -222,4 +231,7 @@ class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):
             client_ip=self.client_ip,
             received_at=self.received_at,
             rejected=self.rejected,
+            provider=self.provider,
+            event=self.event,
+            duplicate_of=self.duplicate_of,
         )

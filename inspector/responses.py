@@ -31,6 +31,7 @@ MAX_HEADER_VALUE = 8 * KiB
 # a few wildcards and well under 256 characters.
 MAX_PATH_PATTERN = 256
 MAX_PATH_WILDCARDS = 16
+MAX_VERIFY_TOKEN = 256
 # The largest body a template may render to (UTF-8 bytes): a hostile request cannot inflate an answer.
 MAX_RENDERED = 256 * KiB
 
@@ -110,6 +111,11 @@ class ResponseSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     rules: list[ResponseRule] = msgspec.field(default_factory=list)
     # Answer CORS preflights and add CORS headers, so browser pages can send to the bin.
     cors: bool = False
+    # Answer providers' URL-verification challenges (inspector/handshakes.py) before any rule, so the
+    # bin's URL can be registered with them. The capture is stored all the same.
+    handshakes: bool = False
+    # The verify token typed in Meta's App Dashboard: hub.challenge is echoed only when it matches.
+    verify_token: str | None = None
 
 
 def validate_spec(spec: ResponseSpec, *, max_delay_ms: int = DEFAULT_MAX_DELAY_MS, at: str = "") -> list[str]:
@@ -160,6 +166,14 @@ def validate_settings(
 ) -> list[str]:
     """What is wrong with a bin's response settings, one message each, prefixed with where it is."""
     errors: list[str] = []
+    if settings.verify_token is not None and (
+        not settings.verify_token
+        or len(settings.verify_token) > MAX_VERIFY_TOKEN
+        or _CONTROL.search(settings.verify_token)
+    ):
+        errors.append(
+            f"verify_token: give 1 to {MAX_VERIFY_TOKEN} characters without control characters, or null."
+        )
     if settings.default is not None:
         errors.extend(validate_spec(settings.default, max_delay_ms=max_delay_ms, at="default"))
     if len(settings.rules) > max_rules:

@@ -71,7 +71,8 @@ class InspectorConfig(uvicorn.Config):
             ws="none",
             lifespan="on",
             log_config=None,
-            access_log=settings.access_log,
+            # The access log is inspector.logs.AccessLog (structured fields, tokens blanked).
+            access_log=False,
             server_header=False,
             # Proxy headers are read by inspector.proxies, from the configured proxies only.
             proxy_headers=False,

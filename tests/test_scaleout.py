@@ -100,7 +100,7 @@ def test_four_worker_processes_store_every_acknowledged_capture_once(start_serve
     answered_by = {
         line["process"]
         for line in map(json.loads, server.log.splitlines())
-        if line.get("logger") == "uvicorn.access" and f"/b/{bin_id}/" in line["event"]
+        if line.get("logger") == "inspector.access" and line["path"].startswith(f"/b/{bin_id}/")
     }
     assert len(answered_by) >= 2, answered_by
 
@@ -217,7 +217,7 @@ def test_a_dashboard_on_one_process_shows_every_capture_made_through_another_in_
     page.wait_for_selector("#live-indicator[data-state=live]")
     acknowledged = send_concurrently([f"{b.url}/b/{bin_id}/n/{n}" for n in range(40)], clients=8, within=60)
     assert len(acknowledged) == 40
-    page.wait_for_function("document.querySelectorAll('[data-request-id]').length >= 40")
+    page.wait_for_function("() => document.querySelectorAll('[data-request-id]').length >= 40")
     page.wait_for_timeout(500)  # a duplicate row would have arrived by now
     shown = page.eval_on_selector_all("[data-request-id]", "rows => rows.map(r => +r.dataset.requestId)")
     assert shown == sorted(acknowledged, reverse=True)  # newest first, none missing, none twice
@@ -261,3 +261,45 @@ def test_while_redis_is_down_captures_are_stored_and_answered(start_server, own_
         health = httpx.get(f"{server.url}/healthz", timeout=30)
         assert health.status_code == 200  # still worth sending captures to
         assert health.json()["hub"].startswith("unreachable")
+
+
+def test_a_long_poll_on_one_process_wakes_for_a_capture_on_another(start_server, shared, tmp_path) -> None:
+    """The hub (Redis) wakes the waiting process; the store (PostgreSQL) answers it."""
+    waiting, capturing = (start_server(*shared, db_path=tmp_path / f"unused-{n}.db") for n in range(2))
+    bin_id = httpx.post(f"{waiting.url}/api/bins").json()["id"]
+    answers: list[httpx.Response] = []
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(
+            lambda: httpx.get(
+                f"{waiting.url}/api/bins/{bin_id}/requests/next",
+                params={"after": 0, "path": "/wanted", "timeout": 20},
+                timeout=30,
+            )
+        )
+        time.sleep(0.5)
+        httpx.post(f"{capturing.url}/b/{bin_id}/other", content=b"no")
+        sent = time.monotonic()
+        wanted = httpx.post(f"{capturing.url}/b/{bin_id}/wanted", content=b"yes")
+        answers.append(call.result(timeout=30))
+    assert answers[0].status_code == 200
+    assert answers[0].json()["id"] == int(wanted.headers["x-inspector-request-id"])
+    assert time.monotonic() - sent < 5  # woken by the event, well before the 20 s timeout
+
+
+def test_while_redis_is_down_clearing_and_deleting_answer_as_usual(start_server, own_redis) -> None:
+    with scratch_database() as url:
+        hub_url = f"redis://127.0.0.1:{own_redis.port}/0"  # type: ignore[attr-defined]
+        server = start_server("--database-url", url, "--hub-url", hub_url)
+        bin_id = new_bin(server.url)
+        ids = [
+            int(httpx.post(f"{server.url}/b/{bin_id}", content=b"x").headers["x-inspector-request-id"])
+            for _ in range(3)
+        ]
+        own_redis.kill()
+        own_redis.wait()
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            # The change is stored; only the event that tells live views of it is lost.
+            assert http.delete(f"/api/bins/{bin_id}/requests/{ids[0]}").status_code == 204
+            assert http.patch(f"/api/bins/{bin_id}", json={"max_requests": 10}).status_code == 200
+            assert http.delete(f"/api/bins/{bin_id}/requests").status_code == 204
+            assert http.get(f"/api/bins/{bin_id}/requests").json()["items"] == []

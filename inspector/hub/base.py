@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Literal
 
 import msgspec
+import structlog
 
 EventKind = Literal[
     "request",
@@ -19,6 +20,9 @@ EventKind = Literal[
     # A bin's settings changed: every process drops what it cached of the bin.
     "bin_changed",
 ]
+
+
+log = structlog.get_logger(__name__)
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +75,24 @@ class Hub(abc.ABC):
     @abc.abstractmethod
     async def publish(self, event: Event) -> None:
         """Deliver an event to its bin's subscribers; HubUnavailable if the broker cannot be reached."""
+
+    async def announce(self, event: Event) -> None:
+        """Publish what the store already holds: on failure log, never raise.
+
+        Events only say when to read: the change is committed, and live views, workers and caches
+        catch up from the store. So a broker that is down must not turn a stored capture, a
+        cleared bin or a recorded verdict into an error answer.
+        """
+        try:
+            await self.publish(event)
+        except Exception as exc:
+            log.warning(
+                "event not published; readers catch up from the store",
+                kind=event.kind,
+                bin=event.bin_id,
+                request=event.request_id,
+                error=str(exc),
+            )
 
     @abc.abstractmethod
     def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:

@@ -13,22 +13,37 @@ from typing import Any, cast
 
 from inspector.models import CapturedRequest
 from inspector.signatures import (
+    adyen,
+    aws_sns,
     bitbucket,
+    calendly,
     discord,
+    dropbox,
     generic,
     github,
     gitlab,
+    hubspot,
     intercom,
     linear,
     mailgun,
+    mercadopago,
+    meta,
     paddle,
+    paystack,
+    razorpay,
     sendgrid,
     shopify,
     slack,
     square,
     standard_webhooks,
     stripe,
+    telegram,
     twilio,
+    twitch,
+    typeform,
+    vercel,
+    woocommerce,
+    xero,
     zoom,
 )
 from inspector.signatures.base import (
@@ -40,9 +55,12 @@ from inspector.signatures.base import (
     Verdict,
 )
 
-# Detection asks in this order and the first match wins: GitHub before Bitbucket before Intercom,
-# because all three can send X-Hub-Signature and GitHub's own headers are the most specific.
+# Detection asks in this order and the first match wins. Meta before GitHub, which claims any
+# X-Hub-Signature-256 (Meta tells itself apart by User-Agent or body); GitHub before Bitbucket before
+# Intercom, because all three can send X-Hub-Signature and GitHub's own headers are the most specific.
+# Schemes recognised by their body (Adyen, Amazon SNS, Mailgun) come after every header-based one.
 _MODULES: tuple[Any, ...] = (
+    meta,
     github,
     bitbucket,
     intercom,
@@ -58,6 +76,20 @@ _MODULES: tuple[Any, ...] = (
     zoom,
     linear,
     discord,
+    telegram,
+    woocommerce,
+    hubspot,
+    razorpay,
+    paystack,
+    typeform,
+    twitch,
+    mercadopago,
+    vercel,
+    calendly,
+    xero,
+    dropbox,
+    aws_sns,
+    adyen,
     mailgun,
     generic,
 )

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -187,6 +188,26 @@ def parse_timestamp(value: str | float | None) -> float | None:
     if not math.isfinite(number):
         return None
     return tidy(number)
+
+
+_ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def parse_iso_timestamp(value: str | None) -> float | None:
+    """Unix seconds from an RFC 3339 time such as 2019-11-16T10:11:12.634234626Z; None if unparsable.
+
+    Fractions beyond microseconds (Twitch sends nanoseconds) are cut, since datetime cannot hold them.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = _ISO_FRACTION.sub(lambda match: match.group(1), value.strip(), count=1)
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return tidy(round(parsed.timestamp(), 6))
 
 
 def tidy(number: float) -> float:

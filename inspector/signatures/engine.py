@@ -8,6 +8,7 @@ from datetime import datetime
 
 from inspector.models import CapturedRequest
 from inspector.signatures.base import (
+    HASHES,
     Signed,
     Verdict,
     display,
@@ -49,8 +50,30 @@ class HmacScheme:
         text = f"HMAC-{self.algorithm.upper()} of {self.signs}, {self.encoding}"
         return f"{text}, prefix {self.prefix}" if self.prefix else text
 
+    def computed(self) -> str:
+        """What the signature should equal, in words, for a mismatch's reason."""
+        return f"the HMAC of {self.signs}"
+
+    def digest(self, key: bytes, payload: bytes) -> bytes:
+        return hmac_digest(key, payload, self.algorithm)
+
     def signature(self, key: bytes, payload: bytes) -> str:
-        return self.prefix + encode_digest(hmac_digest(key, payload, self.algorithm), self.encoding)
+        return self.prefix + encode_digest(self.digest(key, payload), self.encoding)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyedHashScheme(HmacScheme):
+    """A plain hash of the secret followed by the message (HubSpot v1 and v2), not an HMAC."""
+
+    def describe(self) -> str:
+        text = f"{self.algorithm.upper()} of the secret followed by {self.signs}, {self.encoding}"
+        return f"{text}, prefix {self.prefix}" if self.prefix else text
+
+    def computed(self) -> str:
+        return f"the {self.algorithm.upper()} hash of this secret followed by {self.signs}"
+
+    def digest(self, key: bytes, payload: bytes) -> bytes:
+        return HASHES[self.algorithm](key + payload).digest()
 
 
 def _payloads(message: Message, body: bytes, url: str | None) -> list[bytes]:
@@ -115,7 +138,7 @@ def check_hmac(
         now=now,
         tolerance=tolerance,
         algorithm=scheme.describe(),
-        mismatch=f"The signature in {header} does not match the HMAC of {scheme.signs} under this secret.",
+        mismatch=f"The signature in {header} does not match {scheme.computed()} under this secret.",
     )
     if shown is None:
         shown = payloads[0]
@@ -136,7 +159,7 @@ def check_hmac(
             key=key,
             key_description=scheme.key_description,
             url=url,
-            digest=hmac_digest(key, shown, scheme.algorithm),
+            digest=scheme.digest(key, shown),
             received=received,
             encoding=scheme.encoding,
             prefix=scheme.prefix,
@@ -171,7 +194,7 @@ def check_public_key(
     received: str,
     checks: Callable[[bytes], bool],
     message: Callable[[bytes], bytes],
-    timestamp: float,
+    timestamp: float | None,
     now: float,
     tolerance: float | None,
     hints: list[str],

@@ -3,6 +3,7 @@
 from inspector.store.base import (
     BinExists,
     BinNotFound,
+    SchemaTooNew,
     Store,
     StoreClosed,
     StoreLocked,
@@ -13,6 +14,7 @@ from inspector.store.base import (
 __all__ = [
     "BinExists",
     "BinNotFound",
+    "SchemaTooNew",
     "Store",
     "StoreClosed",
     "StoreLocked",

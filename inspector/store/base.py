@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from datetime import datetime
 
 from inspector.models import (
@@ -16,6 +17,7 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 
 
 class BinExists(Exception):
@@ -34,6 +36,23 @@ class StoreLocked(Exception):
     """Another process holds the database, and this adapter allows one process only."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Webhook Inspector than this one: it is not opened.
+
+    Its tables may mean things this code does not know about, so writing to them could corrupt them.
+    """
+
+    def __init__(self, database: str, current: int, known: int) -> None:
+        super().__init__(
+            f"{database}: the database schema is at version {current}, newer than the {known} this"
+            " version of Webhook Inspector knows. Upgrade Webhook Inspector, or point it at another"
+            " database (to go back to an older version, restore a backup taken before the upgrade:"
+            " docs/operations.md)"
+        )
+        self.current = current
+        self.known = known
+
+
 class StoreClosed(StoreUnavailable):
     """The store is shutting down and takes no more writes."""
 
@@ -48,6 +67,18 @@ class Store(abc.ABC):
     `add_request` returns only once the request is committed: the capture path relies on it
     to answer 2xx only for requests that will survive a crash.
     """
+
+    # Told of every group commit of captures: (captures written, seconds it took), for metrics.
+    commit_observer: Callable[[int, float], None] | None = None
+
+    def _observe_commit(self, size: int, seconds: float) -> None:
+        if self.commit_observer is not None:
+            self.commit_observer(size, seconds)
+
+    @abc.abstractmethod
+    async def queue_depths(self) -> dict[str, int]:
+        """Work waiting now: captures queued for this process's writer ("commit"), forward jobs
+        pending ("forward") and signature check jobs waiting ("check") in the whole store."""
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -79,7 +110,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def update_bin(self, bin_id: str, changes: BinChanges) -> Bin | None:
         """Change only the settings `changes` sets, in one statement; the bin as it is now, or None
-        if there is no such bin."""
+        if there is no such bin. A changed `max_requests` applies at once: the bin's oldest requests
+        past the new limit are deleted in the same step."""
 
     @abc.abstractmethod
     async def upsert_bin(self, bin: Bin) -> None:
@@ -132,6 +164,24 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def requests_after(self, bin_id: str, *, after: int, limit: int) -> list[RequestSummary]:
         """Oldest first, ids above `after`: what a live view that has seen `after` missed."""
+
+    @abc.abstractmethod
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        """The captures that pass `query`: newest first below `before`, or oldest first above `after`.
+
+        At most `scan` rows are looked at per call, so a page costs the same however big the bin and
+        however rare the matches: a page may hold fewer than `limit` items while `next` leads on (see
+        FoundPage). Paging by `next` visits every match once, with no gap and no repeat.
+        """
 
     @abc.abstractmethod
     async def count_requests(self, bin_id: str) -> int: ...

@@ -6,16 +6,15 @@ import asyncpg
 import structlog
 
 from inspector.store import migrations
+from inspector.store.base import SchemaTooNew
+
+__all__ = ["SchemaTooNew", "migrate"]
 
 log = structlog.get_logger(__name__)
 
 # Session-level advisory lock held while migrating: processes that start together take turns, and
 # the second finds the work done. (Keys of the store's other advisory locks use other first halves.)
 MIGRATION_LOCK = (0x5745_4248, 0)
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was migrated by a newer Webhook Inspector than this one."""
 
 
 async def migrate(conn: asyncpg.Connection) -> int:
@@ -32,11 +31,7 @@ async def migrate(conn: asyncpg.Connection) -> int:
             )
         current = await conn.fetchval("SELECT COALESCE(max(version), 0) FROM schema_version")
         if current > known:
-            # Its tables may mean things this code does not know about: writing to them could corrupt them.
-            raise SchemaTooNew(
-                f"the database schema is at version {current}, newer than the {known} this version of"
-                " Webhook Inspector knows: upgrade Webhook Inspector, or point it at another database"
-            )
+            raise SchemaTooNew("PostgreSQL", current, known)
         for version, script in scripts:
             if version <= current:
                 continue

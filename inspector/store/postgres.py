@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +24,9 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 from inspector.store import pgmigrate, rows
+from inspector.store import scan as scan_rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
@@ -64,7 +67,7 @@ _INSERT_REQUESTS = (
     f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[],"
     " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[],"
     " $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[],"
-    " $18::bytea[])"
+    " $18::bytea[], $19::text[], $20::text[], $21::text[])"
 )
 _STATEMENT_BYTES = 64 * 2**20
 _STATEMENT_ROWS = 2000
@@ -267,7 +270,9 @@ class PostgresStore(Store):
                 continue
             # Take whatever queued up during the previous commit; never linger for more.
             batch, self._queue = self._queue, []
+            started = time.perf_counter()
             await self._commit(batch)
+            self._observe_commit(len(batch), time.perf_counter() - started)
 
     async def _commit(self, batch: list[_Queued]) -> None:
         try:
@@ -358,12 +363,24 @@ class PostgresStore(Store):
         assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(fields, start=2))
         values = [rows.encode_response(v) if k == "response" else v for k, v in fields.items()]
         async with self._writing() as conn:
+            if "max_requests" in fields:
+                await _lock_bins(conn, {bin_id})  # before any request row, as every deleter does
             row = await conn.fetchrow(
                 f"UPDATE bins SET {assignments} WHERE id = $1 RETURNING {rows.BIN_COLUMNS},"
                 " EXISTS (SELECT 1 FROM bin_secrets WHERE bin_secrets.bin_id = bins.id)",
                 bin_id,
                 *values,
             )
+            if row is not None and "max_requests" in fields:
+                # A lower limit applies now, not at the next capture, counts kept exact.
+                await conn.fetchval(
+                    _delete_counted(
+                        "bin_id = $1 AND id <= (SELECT id FROM requests WHERE bin_id = $1"
+                        " ORDER BY id DESC OFFSET $2 LIMIT 1)"
+                    ),
+                    bin_id,
+                    fields["max_requests"] or self._max_requests,
+                )
         return rows.bin_from_row(row) if row else None
 
     async def get_bin(self, bin_id: str) -> Bin | None:
@@ -412,7 +429,7 @@ class PostgresStore(Store):
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchrow(
-            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = $1 AND id = $2",
+            f"{rows.REQUEST_SELECT} WHERE bin_id = $1 AND id = $2",
             bin_id,
             request_id,
         )
@@ -445,8 +462,43 @@ class PostgresStore(Store):
         )
         return [rows.summary_from_row(row) for row in found]
 
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        select = rows.find_select("r.body" if query.needs_body else "''::bytea")
+
+        async def fetch(low: int, high: int, newest_first: bool, n: int) -> list[Any]:
+            order = "DESC" if newest_first else "ASC"
+            return list(
+                await self._fetch(
+                    f"{select} WHERE r.bin_id = $1 AND r.id > $2 AND r.id < $3"
+                    f" ORDER BY r.id {order} LIMIT $4",
+                    bin_id,
+                    low,
+                    high,
+                    n,
+                )
+            )
+
+        return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
+
     async def count_requests(self, bin_id: str) -> int:
         return await self._fetchval("SELECT request_count FROM bins WHERE id = $1", bin_id) or 0
+
+    async def queue_depths(self) -> dict[str, int]:
+        row = await self._fetchrow(
+            "SELECT (SELECT COUNT(*) FROM forward_jobs WHERE state = 'pending'),"
+            " (SELECT COUNT(*) FROM check_jobs)"
+        )
+        forward, check = (int(row[0]), int(row[1])) if row else (0, 0)
+        return {"commit": len(self._queue), "forward": forward, "check": check}
 
     async def delete_request(self, bin_id: str, request_id: int) -> bool:
         async with self._writing() as conn:
@@ -832,6 +884,7 @@ def _statement_slices(requests: Sequence[CapturedRequest]) -> list[tuple[int, in
 
 def _columns(ids: Sequence[int], requests: Sequence[CapturedRequest]) -> list[list[Any]]:
     """The arrays _INSERT_REQUESTS takes: one per column, in REQUEST_COLUMNS order after the id."""
+    labelled = [rows.labels(r) for r in requests]
     return [
         list(ids),
         [r.bin_id for r in requests],
@@ -851,6 +904,7 @@ def _columns(ids: Sequence[int], requests: Sequence[CapturedRequest]) -> list[li
         [r.received_at for r in requests],
         [r.rejected for r in requests],
         [r.body for r in requests],
+        *([label[i] for label in labelled] for i in range(3)),
     ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from inspector.detection import detect
 from inspector.models import (
     Attempt,
     Bin,
@@ -35,18 +36,47 @@ BIN_SELECT = (
 )
 REQUEST_COLUMNS = (
     "bin_id, method, path, sub_path, query, headers, content_type, body_size, body_sha256,"
-    " client_ip, client_port, host, scheme, http_version, received_at, rejected, body"
+    " client_ip, client_port, host, scheme, http_version, received_at, rejected, body,"
+    " provider, event, delivery_id"
 )
+
+
+def duplicate_of(table: str) -> str:
+    """The bin's earliest capture before this one with the same delivery id: an index probe on
+    requests_by_delivery (bin_id, delivery_id, id)."""
+    return (
+        f"(SELECT MIN(d.id) FROM requests AS d WHERE d.bin_id = {table}.bin_id"
+        f" AND d.delivery_id = {table}.delivery_id AND d.id < {table}.id)"
+    )
+
+
+# A capture in full: its columns and what it duplicates.
+REQUEST_SELECT = f"SELECT id, {REQUEST_COLUMNS}, {duplicate_of('requests')} FROM requests"
 # A summary is the request's own columns plus the verdict of its on-arrival signature check, if any,
 # and how its forwards stand.
-SUMMARY_SELECT = (
-    "SELECT r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
+SUMMARY_COLUMNS = (
+    "r.id, r.bin_id, r.method, r.path, r.sub_path, r.query, r.content_type, r.body_size, r.client_ip,"
     " r.received_at, r.rejected, c.provider, c.valid, c.reason,"
     " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id),"
     " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'delivered'),"
-    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'failed')"
-    " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
+    " (SELECT COUNT(*) FROM forward_jobs AS f WHERE f.request_id = r.id AND f.state = 'failed'),"
+    f" r.provider, r.event, {duplicate_of('r')}"
 )
+# The columns of a summary, which find_select extends.
+_SUMMARY_WIDTH = 20
+SUMMARY_FROM = " FROM requests AS r LEFT JOIN signature_checks AS c ON c.request_id = r.id"
+SUMMARY_SELECT = f"SELECT {SUMMARY_COLUMNS}{SUMMARY_FROM}"
+
+
+def find_select(body: str) -> str:
+    """A summary plus what filters read of the record; `body` is the body column, or an empty
+    literal when no filter reads it (so a filtered scan does not load bodies it would not look at)."""
+    return (
+        f"SELECT {SUMMARY_COLUMNS}, r.headers, r.body_sha256, r.client_port, r.host, r.scheme,"
+        f" r.http_version, {body}{SUMMARY_FROM}"
+    )
+
+
 JOB_COLUMNS = (
     "request_id, bin_id, target, state, attempts, next_attempt_at, last_status, last_error,"
     " origin, claimed_until"
@@ -125,8 +155,23 @@ def check_job_from_row(row: Any) -> CheckJob:
     return CheckJob(request_id=row[0], bin_id=row[1], claimed_until=timestamp(row[2]) if row[2] else None)
 
 
+def labels(request: CapturedRequest) -> tuple[str | None, str | None, str | None]:
+    """The provider, event and delivery id columns of a capture about to be stored."""
+    detected = detect(request.headers, request.body)
+    return _label(detected.provider), _label(detected.event), _label(detected.delivery_id)
+
+
+# Labels come from what a sender wrote: cut to a sane length, and without NUL, which PostgreSQL text
+# cannot hold (a label must never be why a capture fails to store).
+_MAX_LABEL = 256
+
+
+def _label(value: str | None) -> str | None:
+    return value.replace("\x00", "")[:_MAX_LABEL] if value is not None else None
+
+
 def request_from_row(row: Any) -> CapturedRequest:
-    """A row of `id, REQUEST_COLUMNS`."""
+    """A row of REQUEST_SELECT."""
     headers: list[Header] = _headers_decoder.decode(row[6])
     return CapturedRequest(
         id=row[0],
@@ -146,6 +191,9 @@ def request_from_row(row: Any) -> CapturedRequest:
         received_at=timestamp(row[15]),
         rejected=row[16],
         body=bytes(row[17]),
+        provider=row[18],
+        event=row[19],
+        duplicate_of=row[21],
     )
 
 
@@ -165,4 +213,36 @@ def summary_from_row(row: Any) -> RequestSummary:
         rejected=row[10],
         signature=SignatureCheck(provider=row[11], valid=bool(row[12]), reason=row[13]) if row[11] else None,
         forwarding=ForwardStatus(targets=row[14], delivered=row[15], failed=row[16]) if row[14] else None,
+        provider=row[17],
+        event=row[18],
+        duplicate_of=row[19],
     )
+
+
+def found_from_row(row: Any) -> tuple[CapturedRequest, RequestSummary]:
+    """A row of `find_select`: the record (its body only if it was read) and its summary."""
+    summary = summary_from_row(row)
+    extra = row[_SUMMARY_WIDTH:]
+    captured = CapturedRequest(
+        id=row[0],
+        bin_id=row[1],
+        method=row[2],
+        path=row[3],
+        sub_path=row[4],
+        query=row[5],
+        headers=_headers_decoder.decode(extra[0]),
+        body=bytes(extra[6]),
+        body_size=row[7],
+        body_sha256=extra[1],
+        client_ip=row[8],
+        client_port=extra[2],
+        host=extra[3],
+        scheme=extra[4],
+        http_version=extra[5],
+        received_at=summary.received_at,
+        rejected=row[10],
+        provider=summary.provider,
+        event=summary.event,
+        duplicate_of=summary.duplicate_of,
+    )
+    return captured, summary

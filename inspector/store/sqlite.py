@@ -8,6 +8,7 @@ import fcntl
 import functools
 import itertools
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,10 +31,13 @@ from inspector.models import (
     RequestSummary,
     SignatureCheck,
 )
+from inspector.search import SCAN_WINDOW, FoundPage, RequestQuery
 from inspector.store import rows
+from inspector.store import scan as scan_rows
 from inspector.store.base import (
     BinExists,
     BinNotFound,
+    SchemaTooNew,
     Store,
     StoreClosed,
     StoreLocked,
@@ -47,7 +51,7 @@ log = structlog.get_logger(__name__)
 # What each `synchronous` setting survives is explained in docs/durability.md.
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
-# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (18 a row).
+# Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (21 a row).
 _ROWS_PER_STATEMENT = 500
 
 
@@ -58,7 +62,7 @@ def _insert_requests(count: int) -> str:
     A row whose bin was deleted while the request waited in the queue is skipped rather than
     failing the statement, so the other requests still commit.
     """
-    values = ", ".join(["(" + ", ".join("?" * 18) + ")"] * count)
+    values = ", ".join(["(" + ", ".join("?" * 21) + ")"] * count)
     return (
         f"INSERT INTO requests (id, {rows.REQUEST_COLUMNS}) SELECT * FROM (VALUES {values}) AS batch"
         " WHERE EXISTS (SELECT 1 FROM bins WHERE bins.id = batch.column2)"
@@ -88,6 +92,12 @@ def _migrations() -> list[tuple[int, str]]:
     folder = resources.files("inspector.store.migrations") / "sqlite"
     scripts = [item for item in folder.iterdir() if item.name.endswith(".sql")]
     return sorted((int(item.name.split("_", 1)[0]), item.read_text("utf-8")) for item in scripts)
+
+
+def known_schema_version() -> int:
+    """The newest schema version this code can open (the last migration's number)."""
+    scripts = _migrations()
+    return scripts[-1][0] if scripts else 0
 
 
 class SQLiteStore(Store):
@@ -134,9 +144,15 @@ class SQLiteStore(Store):
         self._closing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _lock_file(self.path)
-        # Autocommit: every write is one statement, committed (and with synchronous=full, synced) as it ends.
-        self._writer = await self._connect(autocommit=True)
-        await self._migrate(self._writer)
+        try:
+            await self._refuse_newer_schema()
+            # Autocommit: every write is one statement, committed (with synchronous=full, synced) as it ends.
+            self._writer = await self._connect(autocommit=True)
+            await self._migrate(self._writer)
+        except BaseException:
+            # A refused file (newer schema) must not stay locked or half-open.
+            await self.close()
+            raise
         self._readers = [await self._connect(query_only=True) for _ in range(self._reader_count)]
         self._next_reader = itertools.cycle(self._readers)
         self._last_id = await self._highest_request_id()
@@ -174,6 +190,16 @@ class SQLiteStore(Store):
         if query_only:
             await conn.execute("PRAGMA query_only = ON")
         return conn
+
+    async def _refuse_newer_schema(self) -> None:
+        """Refuse a file a newer version wrote, before anything (even the journal mode) is written to it.
+
+        Its tables may mean what this version cannot know, and writing to them could corrupt them.
+        """
+        async with aiosqlite.connect(self.path) as conn:
+            (current,) = await (await conn.execute("PRAGMA user_version")).fetchone() or (0,)
+        if current > known_schema_version():
+            raise SchemaTooNew(str(self.path), current, known_schema_version())
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         (current,) = await (await conn.execute("PRAGMA user_version")).fetchone() or (0,)
@@ -213,7 +239,9 @@ class SQLiteStore(Store):
             # Take whatever queued up during the previous commit; never linger for more.
             batch, self._queue = self._queue, []
             async with self._write_lock:
+                started = time.perf_counter()
                 await self._commit_batch(batch)
+                self._observe_commit(len(batch), time.perf_counter() - started)
 
     async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[int]]]) -> None:
         conn = self._require_writer()
@@ -325,10 +353,25 @@ class SQLiteStore(Store):
         fields = changes.fields()
         if fields:
             assignments = ", ".join(f"{name} = ?" for name in fields)
-            await self._write(
-                f"UPDATE bins SET {assignments} WHERE id = ?",
-                (*(_bin_value(name, value) for name, value in fields.items()), bin_id),
-            )
+            values = (*(_bin_value(name, value) for name, value in fields.items()), bin_id)
+            async with self._writing() as conn:
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await conn.execute(f"UPDATE bins SET {assignments} WHERE id = ?", values)
+                    if "max_requests" in fields:
+                        # A lower limit applies now, not at the next capture: the page and the API
+                        # would otherwise show more requests than the bin keeps.
+                        limit = fields["max_requests"] or self._max_requests
+                        await conn.execute(
+                            "DELETE FROM requests WHERE bin_id = ?1 AND id <= (SELECT id FROM requests"
+                            " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                            (bin_id, limit),
+                        )
+                        self._counts.pop(bin_id, None)
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
         return await self.get_bin(bin_id)
 
     async def upsert_bin(self, bin: Bin) -> None:
@@ -659,7 +702,7 @@ class SQLiteStore(Store):
 
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None:
         row = await self._fetchone(
-            f"SELECT id, {rows.REQUEST_COLUMNS} FROM requests WHERE bin_id = ? AND id = ?",
+            f"{rows.REQUEST_SELECT} WHERE bin_id = ? AND id = ?",
             (bin_id, request_id),
         )
         return rows.request_from_row(row) if row else None
@@ -687,9 +730,41 @@ class SQLiteStore(Store):
         )
         return [rows.summary_from_row(row) for row in found]
 
+    async def find_requests(
+        self,
+        bin_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        scan: int = SCAN_WINDOW,
+    ) -> FoundPage:
+        select = rows.find_select("r.body" if query.needs_body else "X''")
+
+        async def fetch(low: int, high: int, newest_first: bool, n: int) -> list[Any]:
+            order = "DESC" if newest_first else "ASC"
+            return list(
+                await self._reader().execute_fetchall(
+                    f"{select} WHERE r.bin_id = ? AND r.id > ? AND r.id < ? ORDER BY r.id {order} LIMIT ?",
+                    (bin_id, low, high, n),
+                )
+            )
+
+        return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
+
     async def count_requests(self, bin_id: str) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
         return int(row[0]) if row else 0
+
+    async def queue_depths(self) -> dict[str, int]:
+        row = await self._fetchone(
+            "SELECT (SELECT COUNT(*) FROM forward_jobs WHERE state = 'pending'),"
+            " (SELECT COUNT(*) FROM check_jobs)",
+            (),
+        )
+        forward, check = (int(row[0]), int(row[1])) if row else (0, 0)
+        return {"commit": len(self._queue), "forward": forward, "check": check}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -786,4 +861,5 @@ def _request_row(request_id: int, r: CapturedRequest) -> tuple[Any, ...]:
         r.received_at.isoformat(),
         r.rejected,
         r.body,
+        *rows.labels(r),
     )

@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from inspector.bincache import BinCache
 from inspector.bins import new_bin, new_token, token_hash
 from inspector.bodies import describe
 from inspector.capture import PREFIX
 from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
+from inspector.exports import BadImport, check_importable, from_har, har_entry, to_curl, to_har, to_raw_http
 from inspector.hub import Event
 from inspector.mediatypes import is_active_type
 from inspector.models import MAX_ID, Bin, BinChanges, CapturedRequest, RequestSummary
 from inspector.proxies import public_base_url, scope_origin
 from inspector.responses import ResponseSettings, validate_settings
+from inspector.search import BadFilter, RequestQuery, parse_filters
 from inspector.store import BinExists, Store, TooManyBins
-from inspector.web.access import OWNER_ONLY
+from inspector.web.access import OWNER_ONLY, TOKEN_PARAMETERS
 from inspector.web.deps import BinsDep, HubDep, Id, Index, SettingsDep, StoreDep
 
 MAX_PAGE = 500
+# Exports read the bin this many captures at a time; imports take at most this many captures at once.
+EXPORT_PAGE = 100
+MAX_IMPORT = 10_000
+# An import is read whole; a bin larger than this moves in parts (an export takes filters: since/until).
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 MAX_TTL = 365 * 24 * 3600
 MAX_KEPT = 1_000_000
 
@@ -104,6 +114,11 @@ class RequestOut(msgspec.Struct):
     http_version: str
     received_at: datetime
     rejected: str | None
+    # Who sent it and what it reports, as far as it tells (null when it does not), and the bin's
+    # earliest capture with the same delivery id when this one repeats it (null when none).
+    provider: str | None = None
+    event: str | None = None
+    duplicate_of: int | None = None
 
 
 def _bin_out(request: Request, settings: Settings, bin: Bin, count: int, token: str | None = None) -> BinOut:
@@ -203,7 +218,19 @@ def request_out(captured: CapturedRequest) -> RequestOut:
         http_version=captured.http_version,
         received_at=captured.received_at,
         rejected=captured.rejected,
+        provider=captured.provider,
+        event=captured.event,
+        duplicate_of=captured.duplicate_of,
     )
+
+
+def request_filters(request: Request[Any, Any, Any], *others: str) -> RequestQuery:
+    """The filters among a request's query parameters; `others` names the endpoint's other parameters.
+    Anything else is a 400 that names it, so a typo never silently widens a search."""
+    try:
+        return parse_filters(request.query_params.multi_items(), ignore=(*TOKEN_PARAMETERS, *others))
+    except BadFilter as exc:
+        raise ClientException(str(exc)) from None
 
 
 def _bytes_response(
@@ -251,6 +278,109 @@ async def existing_request(store: Store, bin_id: str, request_id: int) -> Captur
     return captured
 
 
+class ImportOut(msgspec.Struct):
+    imported: int
+    # The new ids, in the order the captures were given.
+    ids: list[int]
+
+
+_request_out_decoder = msgspec.json.Decoder(RequestOut)
+
+
+def captured_from_out(record: RequestOut, *, bin_id: str) -> CapturedRequest:
+    """A record as GET .../requests/{rid} gives it (a line of an NDJSON export), as a capture of `bin_id`."""
+    if record.body_encoding == "base64":
+        try:
+            body = base64.b64decode(record.body, validate=True)
+        except ValueError:
+            raise BadImport(f"request {record.id}: body is marked base64 but is not") from None
+    elif record.body_encoding == "utf-8":
+        body = record.body.encode("utf-8")
+    else:
+        raise BadImport(f"request {record.id}: body_encoding must be utf-8 or base64")
+    if record.sub_path and not record.sub_path.startswith("/"):
+        raise BadImport(f"request {record.id}: sub_path must be empty or start with /")
+    if any(ord(c) > 255 for name, value in record.headers for c in name + value):
+        raise BadImport(f"request {record.id}: header text holds the wire bytes as latin-1")
+    return CapturedRequest(
+        bin_id=bin_id,
+        method=record.method,
+        path=f"{PREFIX}{bin_id}{record.sub_path}",
+        sub_path=record.sub_path,
+        query=record.query,
+        headers=[(name, value) for name, value in record.headers],
+        body=body,
+        body_size=len(body),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        client_ip=record.client_ip,
+        client_port=record.client_port,
+        host=record.host,
+        scheme=record.scheme,
+        http_version=record.http_version,
+        received_at=record.received_at,
+        rejected=record.rejected,
+    )
+
+
+def parse_import(data: bytes, *, bin_id: str) -> list[CapturedRequest]:
+    """What `export` gives, as captures of `bin_id`: a HAR log (a JSON object) or NDJSON records."""
+    text = data.lstrip()
+    if not text:
+        raise BadImport("nothing to import: send a HAR log or NDJSON records")
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    if text[:1] == b"{" and b'"log"' in text[:200] and len(lines) >= 1:
+        try:
+            log = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            log = None
+        if isinstance(log, dict) and "log" in log:
+            captures = from_har(log, bin_id=bin_id, path_prefix=f"{PREFIX}{bin_id}")
+            for index, captured in enumerate(captures):
+                check_importable(captured, f"log.entries[{index}]")
+            return captures
+    if len(lines) > MAX_IMPORT:
+        raise BadImport(f"at most {MAX_IMPORT} captures may be imported at once")
+    captures = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = _request_out_decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            raise BadImport(f"line {number} is not a request record: {exc}") from None
+        captured = captured_from_out(record, bin_id=bin_id)
+        check_importable(captured, f"line {number}")
+        captures.append(captured)
+    return captures
+
+
+async def matching_requests(store: Store, bin_id: str, query: RequestQuery) -> AsyncIterator[CapturedRequest]:
+    """The bin's captures that pass `query`, oldest first, as of the call (later ones are left out)."""
+    newest = await store.list_requests(bin_id, limit=1)
+    if not newest:
+        return
+    last_id = newest[0].id
+    cursor = 0
+    for _ in range(last_id + 1):  # bounded: each round moves the cursor on by a row at least
+        if query.empty:
+            items = await store.requests_after(bin_id, after=cursor, limit=EXPORT_PAGE)
+            more = len(items) == EXPORT_PAGE
+            cursor = items[-1].id if items else cursor
+        else:
+            page = await store.find_requests(bin_id, query, after=cursor, limit=EXPORT_PAGE)
+            items, more, cursor = page.items, page.more, page.next or cursor
+        for summary in items:
+            if summary.id > last_id:
+                return
+            captured = await store.get_request(bin_id, summary.id)
+            if captured is not None:  # deleted meanwhile
+                yield captured
+        if not more or cursor >= last_id:
+            return
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"content-disposition": f'attachment; filename="{filename}"'}
+
+
 class BinsController(Controller):
     path = "/api/bins"
     tags = ["bins"]
@@ -262,14 +392,16 @@ class BinsController(Controller):
         store: StoreDep,
         settings: SettingsDep,
         data: CreateBin | None = None,
-    ) -> BinOut:
+    ) -> Response[BinOut]:
         """Create a bin with an unguessable id, or with a chosen `name` (409 if taken).
 
         The answer carries the owner `token`, once: a private bin is read and changed only with it
         (Authorization: Bearer TOKEN); the capture URL stays open to senders.
         """
         bin, token = await open_bin(request, store, settings, data)
-        return _bin_out(request, settings, bin, 0, token=token)
+        out = _bin_out(request, settings, bin, 0, token=token)
+        # 201 says where the new resource is (RFC 9110 §15.3.2).
+        return Response(out, status_code=201, headers={"location": f"/api/bins/{bin.id}"})
 
     @patch("/{bin_id:str}", summary="Change a bin's settings", opt=OWNER_ONLY)
     async def update_bin(
@@ -306,9 +438,11 @@ class BinsController(Controller):
         data: ResponseSettings | None,
     ) -> ResponseSettings | None:
         """Status, headers, body template, delay, rules by method and sub-path (first match wins,
-        `default` last), and `cors`. Body templates take {{method}}, {{path}}, {{query.NAME}},
-        {{header.NAME}}, {{json.a.b}} and more; values are inserted as text, escaped for JSON and
-        HTML bodies, never evaluated. null restores the built-in answer."""
+        `default` last), `cors`, and `handshakes` (answer Slack, Zoom, Meta, Twitch, Microsoft Graph
+        and Dropbox URL-verification challenges; `verify_token` is Meta's). Body templates take
+        {{method}}, {{path}}, {{query.NAME}}, {{header.NAME}}, {{json.a.b}} and more; values are
+        inserted as text, escaped for JSON and HTML bodies, never evaluated. null restores the
+        built-in answer."""
         await change_bin(store, bins, bin_id, BinChanges(response=checked_response(settings, data)))
         return data
 
@@ -344,11 +478,12 @@ class BinsController(Controller):
     async def clear_bin(self, store: StoreDep, hub: HubDep, bin_id: str) -> None:
         await existing_bin(store, bin_id)
         await store.clear_requests(bin_id)
-        await hub.publish(Event(kind="bin_cleared", bin_id=bin_id))
+        await hub.announce(Event(kind="bin_cleared", bin_id=bin_id))
 
-    @get("/{bin_id:str}/requests", summary="List captured requests, newest first")
+    @get("/{bin_id:str}/requests", summary="List or search captured requests, newest first")
     async def list_requests(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         bin_id: str,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page size")] = 50,
@@ -359,7 +494,17 @@ class BinsController(Controller):
             ),
         ] = None,
     ) -> RequestPage:
+        """Filters (all must hold; repeated method/header/query/json: see docs/search.md): `method`, `path`
+        (glob on the sub-path), `q` (body text), `header=name:value`, `query=key:value`,
+        `json=a.b.c:value`, `content_type`, `min_size`, `max_size`, `since`, `until`, `provider`,
+        `event`, `signature=valid|invalid|unchecked`, `forward=delivered|failed|pending`; unknown
+        parameters are a 400. A filtered page looks at a bounded number of rows, so it may hold fewer
+        than `limit` items: keep following `next` until it is null."""
+        query = request_filters(request, "limit", "before")
         await existing_bin(store, bin_id)
+        if not query.empty:
+            found = await store.find_requests(bin_id, query, limit=limit, before=before)
+            return RequestPage(items=found.items, next=found.next)
         # One extra row tells whether an older page exists without a second query.
         rows = await store.list_requests(bin_id, limit=limit + 1, before=before)
         items = rows[:limit]
@@ -405,4 +550,98 @@ class BinsController(Controller):
         await existing_bin(store, bin_id)
         if not await store.delete_request(bin_id, request_id):
             raise NotFoundException(f"Bin {bin_id!r} has no request {request_id}.")
-        await hub.publish(Event(kind="request_deleted", bin_id=bin_id, request_id=request_id))
+        await hub.announce(Event(kind="request_deleted", bin_id=bin_id, request_id=request_id))
+
+    @get("/{bin_id:str}/requests/{request_id:int}/export", summary="Export one captured request")
+    async def export_request(
+        self,
+        store: StoreDep,
+        bin_id: str,
+        request_id: Id,
+        fmt: Annotated[
+            Literal["har", "curl", "raw", "json"],
+            Parameter(query="format", description="har, curl, raw or json"),
+        ],
+    ) -> Response[Any]:
+        """`har`: a HAR 1.2 log of the one request; `curl`: a shell command that makes it again;
+        `raw`: the HTTP/1.1 bytes; `json`: the record as GET .../requests/{rid} gives it."""
+        captured = await existing_request(store, bin_id, request_id)
+        name = f"request-{request_id}"
+        if fmt == "har":
+            data = msgspec.json.encode(to_har([captured]))
+            return Response(data, media_type="application/json", headers=_attachment(f"{name}.har"))
+        if fmt == "curl":
+            try:
+                command = to_curl(captured)
+            except ValueError as exc:  # a header cURL cannot carry (NUL, CR, LF)
+                raise ClientException(f"This request cannot be written as a cURL command: {exc}") from None
+            return Response(
+                command + "\n", media_type="text/plain; charset=utf-8", headers=_attachment(f"{name}.sh")
+            )
+        if fmt == "raw":
+            return _bytes_response(to_raw_http(captured), "message/http", f"{name}.http", attachment=True)
+        return Response(msgspec.json.encode(request_out(captured)), media_type="application/json")
+
+    @get("/{bin_id:str}/export", summary="Export a bin (or the captures that pass filters)")
+    async def export_bin(
+        self,
+        request: Request[Any, Any, Any],
+        store: StoreDep,
+        bin_id: str,
+        fmt: Annotated[Literal["har", "ndjson"], Parameter(query="format", description="har or ndjson")],
+    ) -> Stream:
+        """Oldest first, as of the call. `har`: one HAR 1.2 log; `ndjson`: one record per line, each as
+        GET .../requests/{rid} gives it. Takes the filters of GET .../requests. Both import back."""
+        query = request_filters(request, "format")
+        await existing_bin(store, bin_id)
+        captures = matching_requests(store, bin_id, query)
+        if fmt == "ndjson":
+
+            async def lines() -> AsyncIterator[bytes]:
+                async for captured in captures:
+                    yield msgspec.json.encode(request_out(captured)) + b"\n"
+
+            return Stream(
+                lines(), media_type="application/x-ndjson", headers=_attachment(f"bin-{bin_id}.ndjson")
+            )
+        # The HAR log is written around its entries, one at a time, so a large bin is never held whole.
+        head, tail = msgspec.json.encode(to_har([])).split(b'"entries":[]')
+
+        async def har() -> AsyncIterator[bytes]:
+            yield head + b'"entries":['
+            first = True
+            async for captured in captures:
+                yield (b"" if first else b",") + msgspec.json.encode(har_entry(captured))
+                first = False
+            yield b"]" + tail
+
+        return Stream(har(), media_type="application/json", headers=_attachment(f"bin-{bin_id}.har"))
+
+    @post(
+        "/{bin_id:str}/import",
+        status_code=201,
+        summary="Import captures (HAR or NDJSON)",
+        opt=OWNER_ONLY,
+        request_max_body_size=MAX_IMPORT_BYTES,
+    )
+    async def import_requests(
+        self, request: Request[Any, Any, Any], store: StoreDep, hub: HubDep, bin_id: str
+    ) -> ImportOut:
+        """Takes what `export` gives (a HAR log, or NDJSON records) and adds each capture to this bin,
+        in order, with its method, sub-path, query, headers and body bytes unchanged and new ids."""
+        bin = await existing_bin(store, bin_id)
+        try:
+            captures = parse_import(await request.body(), bin_id=bin_id)
+        except BadImport as exc:
+            raise ClientException(f"Cannot import: {exc}") from None
+        if len(captures) > MAX_IMPORT:
+            raise ClientException(f"Cannot import: at most {MAX_IMPORT} captures at once")
+        background = bool(bin.forward_targets) or bin.has_secrets
+        ids = []
+        for captured in captures:
+            request_id = await store.add_request(captured)
+            ids.append(request_id)
+            await hub.announce(
+                Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
+            )
+        return ImportOut(imported=len(ids), ids=ids)

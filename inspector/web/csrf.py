@@ -11,7 +11,8 @@ from inspector.proxies import TrustedProxies, public_base_url
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # What the JSON API reads from a request body. A browser can send text/plain, form or multipart bodies
 # to another site without asking first (no CORS preflight); it cannot send these.
-JSON_TYPES = ("application/json",)
+# NDJSON is what bin imports take; like JSON, it is not a type a page may send without a preflight.
+JSON_TYPES = ("application/json", "application/x-ndjson")
 
 
 def _origin(url: str) -> str:

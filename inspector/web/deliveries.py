@@ -138,7 +138,9 @@ def overrides(data: ReplayIn) -> Overrides:
                 if data.body_encoding == "base64"
                 else data.body.encode()
             )
-        except binascii.Error:
+        # b64decode refuses non-ASCII characters with ValueError, not binascii.Error: still the
+        # client's mistake, not a server error.
+        except (binascii.Error, ValueError):
             raise ClientException("body is not valid base64") from None
     path, query = data.path, None
     if path is not None and "?" in path:

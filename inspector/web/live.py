@@ -7,14 +7,16 @@ import functools
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 import jinja2
 import msgspec
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -24,12 +26,15 @@ from inspector.hub import Event, Hub
 from inspector.models import MAX_ID, CapturedRequest
 from inspector.proxies import TrustedProxies, scope_origin
 from inspector.replay import hop_by_hop_names
+from inspector.search import EMPTY, RequestQuery
 from inspector.store import Store
 from inspector.web.access import READ, allowed, presented_tokens
-from inspector.web.api import request_out
+from inspector.web.api import request_filters, request_out
 from inspector.web.deps import Cursor, HubDep, SettingsDep, StoreDep
 
 CATCH_UP_PAGE = 500
+# A catch-up longer than this many pages ends the catch-up; live events go on from the cursor reached.
+MAX_CATCH_UP_PAGES = 10_000
 
 
 # Ids of a bin's requests committed after a given id (oldest first, at most CATCH_UP_PAGE); the
@@ -38,7 +43,12 @@ MissedReader = Callable[[str, int, int], Awaitable[list[int]]]
 
 
 async def follow(
-    store: Store, hub: Hub, bin_id: str, after: int, missed: MissedReader | None = None
+    store: Store,
+    hub: Hub,
+    bin_id: str,
+    after: int,
+    missed: MissedReader | None = None,
+    query: RequestQuery = EMPTY,
 ) -> AsyncIterator[Event]:
     """Every event of a bin after request id `after`: first what was missed, then live.
 
@@ -49,28 +59,117 @@ async def follow(
     cue to read what the store committed after the last id sent, which yields every request once,
     in id order, with nothing skipped. The stream ends if the hub drops us for falling behind; the
     client reconnects and catches up again.
+
+    Under a filter the reads go through `find_requests`, which passes on only the captures that
+    match (its windows move the cursor past the others), and signature and forward updates are
+    passed on only for captures that match.
     """
     read = missed or functools.partial(_ids_after, store)
     async with hub.subscribe(bin_id) as subscription:
         last = after
-        while True:
-            ids = await _ids_after(store, bin_id, last, 0)
+        for _ in range(MAX_CATCH_UP_PAGES):
+            ids, reached, more = await _read_after(store, query, bin_id, last)
             for request_id in ids:
-                last = request_id
                 yield Event(kind="request", bin_id=bin_id, request_id=request_id)
-            if len(ids) < CATCH_UP_PAGE:
+            last = max(last, reached)
+            if not more:
                 break
         async for event in subscription:
             if event.kind == "request":
                 if event.request_id is None or event.request_id <= last:
                     continue
-                for request_id in await read(bin_id, last, event.request_id):
-                    last = request_id
-                    yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+                if query.empty:
+                    for request_id in await read(bin_id, last, event.request_id):
+                        last = request_id
+                        yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+                    continue
+                # A filtered read is this subscriber's own: it is not shared like `read`.
+                for _ in range(MAX_CATCH_UP_PAGES):
+                    ids, reached, more = await _read_after(store, query, bin_id, last)
+                    for request_id in ids:
+                        yield Event(kind="request", bin_id=bin_id, request_id=request_id)
+                    last = max(last, reached)
+                    if not more or last >= event.request_id:
+                        break
+                continue
+            if (
+                not query.empty
+                and event.kind in ("request_checked", "request_forwarded")
+                and not await passes(store, bin_id, query, event.request_id)
+            ):
                 continue
             yield event
             if event.kind == "bin_deleted":
                 return
+
+
+async def passes(store: Store, bin_id: str, query: RequestQuery, request_id: int | None) -> bool:
+    """Whether one capture passes a filter, asked of the store (a window of the one row)."""
+    if request_id is None:
+        return False
+    page = await store.find_requests(bin_id, query, after=request_id - 1, limit=1, scan=1)
+    return bool(page.items) and page.items[0].id == request_id
+
+
+async def next_match(
+    store: Store, hub: Hub, bin_id: str, query: RequestQuery, *, after: int | None, wait: float
+) -> int | None:
+    """The id of the first capture after `after` (None: after the newest now) that passes `query`,
+    waiting up to `wait` seconds for one; None if none came.
+
+    The hub only wakes us; the store says what is there. Subscribing before the first read leaves no
+    gap, and if the hub drops us (or cannot deliver) we fall back to reading the store every second.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    async with hub.subscribe(bin_id) as subscription:
+        if after is None:
+            newest = await store.list_requests(bin_id, limit=1)
+            after = newest[0].id if newest else 0
+        events = aiter(subscription)
+        listening = True
+        cursor = after
+        while loop.time() < deadline:  # each round reads a window of the bin or waits for an event
+            if query.empty:
+                found = await store.requests_after(bin_id, after=cursor, limit=1)
+                if found:
+                    return found[0].id
+                more = False
+            else:
+                page = await store.find_requests(bin_id, query, after=cursor, limit=1)
+                if page.items:
+                    return page.items[0].id
+                cursor, more = page.next or cursor, page.more
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            if more:
+                continue  # the window ended before the newest capture: read on without waiting
+            if not listening:
+                await asyncio.sleep(min(1.0, remaining))
+                continue
+            try:
+                event = await asyncio.wait_for(anext(events), remaining)
+            except TimeoutError:
+                return None
+            except StopAsyncIteration:
+                listening = False
+                continue
+            if event.kind == "bin_deleted":
+                return None
+        return None
+
+
+async def _read_after(
+    store: Store, query: RequestQuery, bin_id: str, after: int
+) -> tuple[list[int], int, bool]:
+    """One catch-up read: the ids after `after` (that pass `query`, if any), the highest id looked at,
+    and whether there may be more."""
+    if query.empty:
+        ids = await _ids_after(store, bin_id, after, 0)
+        return ids, ids[-1] if ids else after, len(ids) == CATCH_UP_PAGE
+    page = await store.find_requests(bin_id, query, after=after, limit=CATCH_UP_PAGE)
+    return [summary.id for summary in page.items], max(after, page.next or after), page.more
 
 
 async def _ids_after(store: Store, bin_id: str, after: int, _cue: int) -> list[int]:
@@ -145,10 +244,7 @@ class LiveViews:
         )
 
     async def html(self, event: Event) -> bytes | None:
-        return await self._html.get(
-            (event.kind, event.bin_id, event.request_id),
-            lambda: _encoded(event, self._render_html, named=False),
-        )
+        return await self._html.get(_identity(event), lambda: _encoded(event, self._render_html, named=False))
 
     async def _render_html(self, event: Event) -> str | None:
         row = None
@@ -161,10 +257,7 @@ class LiveViews:
         return self._templates.get_template("_live_event.html").render(event=event, row=row, count=count)
 
     async def json(self, event: Event) -> bytes | None:
-        return await self._json.get(
-            (event.kind, event.bin_id, event.request_id),
-            lambda: _encoded(event, self._render_json, named=True),
-        )
+        return await self._json.get(_identity(event), lambda: _encoded(event, self._render_json, named=True))
 
     async def _render_json(self, event: Event) -> str | None:
         if event.kind in ("request_checked", "request_forwarded") and event.request_id is not None:
@@ -188,6 +281,21 @@ class LiveViews:
         return (
             msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
         )
+
+
+def _identity(event: Event) -> tuple[Any, ...]:
+    """The key one rendering of an event is shared under.
+
+    A capture is keyed by its request id: `follow` makes a request event of its own for each
+    subscriber from what it reads in the store. Every other event is keyed by the object the hub
+    handed to every subscriber here: keyed by (kind, request id), a second event about the same
+    request (a forward to a second target, a re-check) got the first one's rendering, read from
+    the store before the change, and a row stayed at ↗ 1/2. The key holds the event itself, so its
+    id() cannot be reused while the entry lives.
+    """
+    if event.kind == "request":
+        return (event.kind, event.bin_id, event.request_id)
+    return (id(event), event)
 
 
 def _public(event: Event) -> dict[str, Any]:
@@ -290,6 +398,11 @@ class StreamCaps:
         self._bins: Counter[str] = Counter()
         self._clients: Counter[str] = Counter()
 
+    @property
+    def open(self) -> int:
+        """Live streams open now in this process, of every kind."""
+        return sum(self._bins.values())
+
     def _take(self, bin_id: str, client: str | None) -> str | None:
         """Hold a slot for a new stream, or say why there is none."""
         if self._per_bin and self._bins[bin_id] >= self._per_bin:
@@ -341,16 +454,28 @@ def event_stream(
     render: Callable[[Event], Awaitable[bytes | None]],
     *,
     ping: float,
+    tokens: list[str],
+    query: RequestQuery = EMPTY,
     missed: MissedReader | None = None,
     first: bytes | None = None,
 ) -> EventSourceResponse:
     """An SSE response of a bin's events after `after`, each rendered and encoded once however many
-    listen; `first`, when given, is sent before them."""
+    listen; `first`, when given, is sent before them.
+
+    Access is checked when a stream opens; when the bin's settings change (made private, share link
+    replaced or revoked) it is checked again with the tokens the stream opened with, and a stream
+    that may no longer read the bin ends. Its reconnection then meets the guard.
+    """
 
     async def messages() -> AsyncIterator[bytes]:
         if first is not None:
             yield first
-        async for event in follow(store, hub, bin_id, after, missed):
+        async for event in follow(store, hub, bin_id, after, missed, query):
+            if event.kind == "bin_changed":
+                # The store, not BinCache: another process's cache may not have forgotten the bin yet.
+                bin = await store.get_bin(bin_id)
+                if bin is None or not allowed(bin, tokens, READ):
+                    return
             message = await render(event)
             if message is not None:
                 yield message
@@ -373,12 +498,21 @@ async def _stream(
     live: LiveViews = request.app.state.live
     caps: StreamCaps = request.app.state.streams
     render = live.json if named else live.html
+    query = request_filters(request, "after")
     try:
         cursor = _cursor(request.headers, after)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
     stream = event_stream(
-        store, hub, bin_id, cursor, render, ping=settings.sse_ping_seconds, missed=live.missed
+        store,
+        hub,
+        bin_id,
+        cursor,
+        render,
+        ping=settings.sse_ping_seconds,
+        tokens=presented_tokens(request, bin_id),
+        missed=live.missed,
+        query=query,
     )
     return caps.capped(bin_id, stream)
 
@@ -415,7 +549,8 @@ class SmeeChannel:
             return
         # Senders know the capture URL, so listening on it needs the token for a private bin:
         # smee-client takes it in the URL (?token=... or a share token as ?share=...).
-        if not allowed(bin, presented_tokens(ASGIConnection(scope), bin_id), READ):
+        tokens = presented_tokens(ASGIConnection(scope), bin_id)
+        if not allowed(bin, tokens, READ):
             await answer_error(
                 send, 401, "This bin is private: add ?token=TOKEN (or ?share=...) to the channel URL."
             )
@@ -441,6 +576,7 @@ class SmeeChannel:
             ping=self._ping,
             missed=self._live.missed,
             first=ready,
+            tokens=tokens,
         )
         await self._caps.capped(bin_id, stream)(scope, receive, send)
 
@@ -470,5 +606,40 @@ async def json_events(
     """Server-Sent Events: `request` events carry the full request as JSON (as GET .../requests/{rid}),
     with the request id as the event id. Reconnect with Last-Event-ID, or pass `after`, to receive
     everything captured since, then live events. Also `request_deleted`, `bin_cleared`, `bin_deleted`.
+    The filters of GET .../requests apply: then only captures that pass them are sent.
     """
     return await _stream(request, store, hub, settings, bin_id, after, named=True)
+
+
+# Long polls wait at most this long; clients that want longer ask again with the same `after`.
+MAX_WAIT_SECONDS = 300
+
+
+@get(
+    "/api/bins/{bin_id:str}/requests/next",
+    tags=["bins"],
+    summary="Wait for the next capture (long poll)",
+    responses={204: ResponseSpec(None, description="No matching capture came before the timeout")},
+)
+async def wait_next(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    hub: HubDep,
+    bin_id: str,
+    after: Cursor = None,
+    wait: Annotated[
+        float, Parameter(query="timeout", gt=0, le=MAX_WAIT_SECONDS, description="Seconds to wait")
+    ] = 30,
+) -> Response[Any]:
+    """The first capture after `after` (default: the newest when the call starts) that passes the
+    filters of GET .../requests, in full (as GET .../requests/{rid}), as soon as it is captured.
+    After `timeout` seconds with none: 204 No Content. Ask again with `after` set to the id received
+    to follow a bin one capture at a time without missing any."""
+    query = request_filters(request, "after", "timeout")
+    if await store.get_bin(bin_id) is None:
+        raise NotFoundException(f"There is no bin named {bin_id!r}.")
+    found = await next_match(store, hub, bin_id, query, after=after, wait=wait)
+    captured = await store.get_request(bin_id, found) if found is not None else None
+    if captured is None:
+        return Response(content=None, status_code=204)
+    return Response(content=request_out(captured))

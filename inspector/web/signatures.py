@@ -8,18 +8,21 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
-from litestar import Controller, delete, get, post, put
-from litestar.exceptions import ClientException, NotFoundException
+from litestar import Controller, Request, delete, get, post, put
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
 
 from inspector import signatures
 from inspector.autoverify import check
 from inspector.bincache import BinCache
 from inspector.hub import Event
 from inspector.models import BinSecret, CapturedRequest
-from inspector.signatures import SignatureConfigError, Verdict
+from inspector.signatures import SignatureConfigError, Verdict, aws_sns
+from inspector.snscert import CertificateUnavailable, fetch_certificate
 from inspector.store import Store
+from inspector.targets import TargetPolicy
 from inspector.web.access import OWNER_ONLY
 from inspector.web.api import existing_bin, existing_request, text_or_base64
+from inspector.web.deliveries import deliveries_of
 from inspector.web.deps import BinsDep, HubDep, Id, StoreDep
 
 
@@ -32,6 +35,9 @@ class VerifyIn(msgspec.Struct, forbid_unknown_fields=True):
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     # "arrival" judges timestamps as of when the request came in; "now" as of this call.
     at: Literal["arrival", "now"] = "arrival"
+    # aws-sns only: fetch the certificate from the message's SigningCertURL (https, on an Amazon SNS
+    # host, through this server's target policy) instead of giving it; the secret may then be empty.
+    fetch_certificate: bool = False
 
 
 class SecretIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,6 +98,30 @@ def run_verify(captured: CapturedRequest, data: VerifyIn) -> Verdict:
         raise ClientException(str(exc)) from None
 
 
+async def with_fetched_certificate(
+    captured: CapturedRequest, data: VerifyIn, policy: TargetPolicy
+) -> VerifyIn:
+    """The verify input with the certificate SigningCertURL serves, for an Amazon SNS message."""
+    provider = data.provider.strip().lower()
+    if provider == signatures.AUTO:
+        provider = signatures.detect(captured) or provider
+    if provider != aws_sns.NAME:
+        raise ClientException(
+            "fetch_certificate is for aws-sns messages; other providers have no certificate."
+        )
+    url = aws_sns.signing_cert_url(captured.body)
+    if url is None:
+        raise ClientException("The request is not an Amazon SNS message naming a SigningCertURL.")
+    try:
+        pem = await fetch_certificate(url, policy=policy)
+    except CertificateUnavailable as exc:
+        if exc.refused:
+            raise ClientException(str(exc)) from None
+        raise HTTPException(status_code=502, detail=str(exc)) from None
+    options = {**data.options, "certificate": pem}
+    return msgspec.structs.replace(data, provider=aws_sns.NAME, secret=data.secret or pem, options=options)
+
+
 def checked_secret(provider: str, data: SecretIn) -> BinSecret:
     """A secret worth remembering: a known provider, a non-empty secret, options the provider takes."""
     if provider not in signatures.names():
@@ -114,7 +144,7 @@ async def remember(
     await store.set_secret(bin_id, secret)
     await bins.changed(bin_id)  # captures now need checking: every process must know
     await store.record_check(captured.id, check(captured, secret))
-    await hub.publish(Event(kind="request_checked", bin_id=bin_id, request_id=captured.id))
+    await hub.announce(Event(kind="request_checked", bin_id=bin_id, request_id=captured.id))
 
 
 class SignaturesController(Controller):
@@ -138,15 +168,22 @@ class SignaturesController(Controller):
         summary="Check a signature",
         opt=OWNER_ONLY,
     )
-    async def verify(self, store: StoreDep, bin_id: str, request_id: Id, data: VerifyIn) -> Verdict:
+    async def verify(
+        self, request: Request[Any, Any, Any], store: StoreDep, bin_id: str, request_id: Id, data: VerifyIn
+    ) -> Verdict:
         """Check the captured request's signature with a secret, on the exact bytes received.
 
         Answers 200 whatever the outcome: `valid`, the `provider` (the detected one for "auto"),
         and a `reason` in plain words, with the diagnosis (header used, exact signed payload,
         expected vs received, timestamp skew against the tolerance, hints at likely causes).
-        Unknown providers, malformed secrets and unknown options are 400.
+        Unknown providers, malformed secrets and unknown options are 400. With `fetch_certificate`
+        (Amazon SNS), a SigningCertURL that is not Amazon's or not allowed is 400, one that cannot be
+        fetched 502.
         """
-        return run_verify(await existing_request(store, bin_id, request_id), data)
+        captured = await existing_request(store, bin_id, request_id)
+        if data.fetch_certificate:
+            data = await with_fetched_certificate(captured, data, deliveries_of(request).policy)
+        return run_verify(captured, data)
 
     @get(
         "/bins/{bin_id:str}/secrets",
@@ -192,7 +229,9 @@ def run_sign(data: SignIn) -> SignOut:
             if data.body_encoding == "base64"
             else data.body.encode()
         )
-    except binascii.Error:
+    # b64decode refuses non-ASCII characters with ValueError, not binascii.Error: still the
+    # client's mistake, not a server error.
+    except (binascii.Error, ValueError):
         raise ClientException("body is not valid base64") from None
     timestamp = data.timestamp if data.timestamp is not None else int(datetime.now(UTC).timestamp())
     try:

@@ -22,15 +22,26 @@ def human_size(size: int | None) -> str:
 
 
 def wire_text(data: bytes, limit: int = 256 * 1024) -> str:
-    """Bytes as readable text: printable ASCII and line breaks as they are, anything else as \\xNN."""
+    """Bytes as readable text: valid UTF-8 (ASCII included) and line breaks as they are, CR dropped,
+    and every other byte (control characters, bytes that are not UTF-8) as \\xNN."""
     shown = data[:limit]
-    text = "".join(
-        chr(byte) if 32 <= byte < 127 or byte in (9, 10) else ("" if byte == 13 else f"\\x{byte:02x}")
-        for byte in shown
-    )
+    # surrogateescape keeps each undecodable byte as one lone surrogate, so it can be shown as \xNN.
+    text = "".join(_wire_char(char) for char in shown.decode("utf-8", errors="surrogateescape"))
     if len(data) > limit:
         text += f"\n… {len(data) - limit} more bytes (download the body to see them)"
     return text
+
+
+def _wire_char(char: str) -> str:
+    if char in "\t\n" or char.isprintable():  # lone surrogates are not printable
+        return char
+    code = ord(char)
+    if char == "\r":
+        return ""
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte
+        return f"\\x{code - 0xDC00:02x}"
+    # A control or format character, decoded from valid UTF-8: its bytes, escaped.
+    return "".join(f"\\x{byte:02x}" for byte in char.encode("utf-8"))
 
 
 # Shown masked until the user asks: credentials and signatures should not leak on a shared screen.
@@ -58,6 +69,20 @@ SENSITIVE_HEADERS = frozenset(
         "linear-signature",
         "x-signature-ed25519",
         "x-twilio-email-event-webhook-signature",
+        # Telegram's header is the secret itself, not a signature of it.
+        "x-telegram-bot-api-secret-token",
+        "x-wc-webhook-signature",
+        "x-hubspot-signature",
+        "x-hubspot-signature-v3",
+        "x-razorpay-signature",
+        "x-paystack-signature",
+        "typeform-signature",
+        "twitch-eventsub-message-signature",
+        "x-signature",
+        "x-vercel-signature",
+        "calendly-webhook-signature",
+        "x-xero-signature",
+        "x-dropbox-signature",
     }
 )
 

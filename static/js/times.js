@@ -8,7 +8,8 @@ function relative(date) {
   if (magnitude < 2) return "just now";
   for (const [unit, size] of units) {
     if (magnitude >= size) {
-      const amount = Math.floor(magnitude / size);
+      // Rounded, not floored: a 7-day bin a few seconds old expires "in 7 d", not "in 6 d".
+      const amount = Math.round(magnitude / size);
       return future ? `in ${amount} ${unit}` : `${amount} ${unit} ago`;
     }
   }

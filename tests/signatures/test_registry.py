@@ -19,6 +19,7 @@ from inspector.signatures import (
 )
 
 from .helpers import NOW, NOW_TS, from_signed, make_request
+from .test_aws_sns import PRIVATE_KEY as SNS_PRIVATE_KEY
 from .test_sendgrid import PRIVATE_KEY as SENDGRID_PRIVATE_KEY
 
 BODY = b'{"hello":"world"}'
@@ -27,12 +28,16 @@ SIGN_OPTIONS: dict[str, dict[str, str]] = {
     "twilio": {"url": "https://inspector.example/b/abc123"},
     "square": {"url": "https://inspector.example/b/abc123"},
     "generic": {"header": "X-Signature"},
+    "hubspot": {"url": "https://inspector.example/b/abc123"},
 }
 # The secret to sign with, when it is not the one to verify with.
 SIGNING_SECRETS = {
     "discord": "1f" * 32,
     "sendgrid": SENDGRID_PRIVATE_KEY,
     "standard-webhooks": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "aws-sns": SNS_PRIVATE_KEY,
+    # Adyen's key is hex.
+    "adyen": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056",
 }
 
 
@@ -55,6 +60,21 @@ def test_names_lists_every_provider() -> None:
         "intercom",
         "bitbucket",
         "generic",
+        "meta",
+        "telegram",
+        "woocommerce",
+        "hubspot",
+        "razorpay",
+        "paystack",
+        "typeform",
+        "twitch",
+        "mercadopago",
+        "adyen",
+        "vercel",
+        "calendly",
+        "xero",
+        "dropbox",
+        "aws-sns",
     }
 
 
@@ -84,6 +104,18 @@ def test_github_bitbucket_and_intercom_are_told_apart() -> None:
         detect(make_request(BODY, [("X-Event-Key", "repo:push"), ("X-Hub-Signature", sha256)])) == "bitbucket"
     )
     assert detect(make_request(BODY, [("X-Hub-Signature", sha1)])) == "intercom"
+
+
+def test_meta_is_told_apart_from_github_by_user_agent_or_body() -> None:
+    sha256 = "sha256=" + hmac.new(b"k", BODY, hashlib.sha256).hexdigest()
+    assert detect(make_request(BODY, [("X-Hub-Signature-256", sha256)])) == "github"
+    meta_agent = [("User-Agent", "facebookexternalua"), ("X-Hub-Signature-256", sha256)]
+    assert detect(make_request(BODY, meta_agent)) == "meta"
+    page = b'{"object":"page","entry":[{"id":"1","time":1}]}'
+    assert detect(make_request(page, [("X-Hub-Signature-256", sha256)])) == "meta"
+    # GitHub's own headers win even over a Meta-shaped body.
+    github_headers = [("X-GitHub-Event", "push"), ("X-Hub-Signature-256", sha256)]
+    assert detect(make_request(page, github_headers)) == "github"
 
 
 def test_auto_with_nothing_detected_is_a_clear_error() -> None:

@@ -17,6 +17,7 @@ from storetools import fresh_schema, make_bin, make_request, scratch_database
 
 from inspector.models import Attempt, BinChanges, BinSecret, CapturedRequest, SignatureCheck
 from inspector.responses import ResponseSettings
+from inspector.search import RequestQuery, parse_filters
 from inspector.store import BinExists, BinNotFound, Store, StoreClosed, TooManyBins
 from inspector.store.postgres import PostgresStore
 from inspector.store.sqlite import SQLiteStore
@@ -243,8 +244,11 @@ async def test_retention_keeps_exactly_the_newest_n(adapter: tuple[OpenStore, Pe
     assert await peek.ids("bin-three") == sorted(three)[-3:]
     assert await store.count_requests("bin-one") == 5
     assert await store.count_requests("bin-three") == 3
-    # A lower limit applies from the next capture on.
+    # A lower limit applies at once, and to every capture after.
     await store.update_bin("bin-one", BinChanges(max_requests=2))
+    assert await peek.ids("bin-one") == one[-2:]
+    assert await store.count_requests("bin-one") == 2
+    assert await store.list_requests("bin-one", limit=10) == await store.list_requests("bin-one", limit=2)
     newest = await store.add_request(make_request())
     assert await peek.ids("bin-one") == [one[-1], newest]
     assert await store.count_requests("bin-one") == 2
@@ -606,3 +610,230 @@ async def test_a_lease_has_one_holder_until_it_runs_out(store: Store) -> None:
     assert not await store.try_lease("sweeper", "a", now=now + timedelta(seconds=52), seconds=30)
     racing = await asyncio.gather(*(store.try_lease("race", f"h{n}", now=now, seconds=30) for n in range(20)))
     assert racing.count(True) == 1
+
+
+# -- what metrics read ------------------------------------------------------------------------
+
+
+async def test_every_group_commit_is_reported_with_its_size(store: Store) -> None:
+    commits: list[tuple[int, float]] = []
+    store.commit_observer = lambda size, seconds: commits.append((size, seconds))
+    await store.add_request(make_request())
+    await asyncio.gather(*(store.add_request(make_request(body=str(n).encode())) for n in range(50)))
+    assert sum(size for size, _ in commits) == 51
+    assert commits[0][0] == 1 and len(commits) < 51  # the burst went in batches, not one by one
+    assert all(seconds > 0 for _, seconds in commits)
+
+
+async def test_queue_depths_count_pending_forwards_and_waiting_checks(store: Store) -> None:
+    assert await store.queue_depths() == {"commit": 0, "forward": 0, "check": 0}
+    await store.set_forward_targets("bin-one", ["http://a.test/", "http://b.test/"])
+    await store.set_secret("bin-one", BinSecret(provider="stripe", secret="s", updated_at=datetime.now(UTC)))
+    for _ in range(3):
+        await store.add_request(make_request())
+    now = datetime.now(UTC)
+    await store.enqueue_forwards(now=now, max_pending=100)
+    await store.enqueue_checks()
+    assert await store.queue_depths() == {"commit": 0, "forward": 6, "check": 3}
+    (job,) = await store.claim_forward_jobs(now=now, lease_seconds=30, limit=1)
+    await store.update_forward_job(msgspec.structs.replace(job, state="delivered"))
+    (check,) = await store.claim_check_jobs(now=now, lease_seconds=30, limit=1)
+    await store.complete_check_job(check, None)
+    assert await store.queue_depths() == {"commit": 0, "forward": 5, "check": 2}
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+async def _searchable(store: Store) -> dict[str, int]:
+    """A bin with one capture of each kind the filters tell apart; their ids by name."""
+    await store.create_bin(make_bin("bin-two"))
+    await store.add_request(make_request("bin-two", body=b"needle"))  # another bin's: never found
+    then = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def hours(n: int) -> datetime:
+        return then + timedelta(hours=n)
+
+    made = {
+        "get": make_request(
+            method="GET",
+            sub_path="/orders/1",
+            query="status=paid&x=",
+            headers=[("x-tag", "1")],
+            body=b"",
+            body_size=0,
+            received_at=hours(0),
+        ),
+        "stripe": make_request(
+            method="PUT",
+            sub_path="/orders/2",
+            query="",
+            headers=[("content-type", "application/json"), ("stripe-signature", "t=1,v1=x")],
+            body=b'{"id": "evt_1", "object": "event", "type": "invoice.paid",'
+            b' "data": {"object": {"id": "o_1"}}}',
+            received_at=hours(1),
+        ),
+        "github": make_request(
+            sub_path="/gh",
+            query="",
+            headers=[
+                ("x-github-event", "push"),
+                ("x-github-delivery", "d-1"),
+                ("content-type", "application/json"),
+            ],
+            body=b'{"ref": "main", "n": 3, "ok": true}',
+            received_at=hours(2),
+        ),
+        "binary": make_request(
+            sub_path="/files/a.bin",
+            headers=[("content-type", "application/octet-stream")],
+            body=b"\x00\xff NeEdLe \x01" * 100,
+            received_at=hours(3),
+        ),
+        "text": make_request(
+            method="propfind",
+            sub_path="/notes/deep/x",
+            headers=[("content-type", "text/plain; charset=utf-8"), ("x-tag", "2")],
+            body="Hello needle wörld".encode(),
+            received_at=hours(4),
+        ),
+    }
+    ids = {name: await store.add_request(request) for name, request in made.items()}
+    await store.record_check(ids["github"], SignatureCheck(provider="github", valid=True, reason="ok"))
+    await store.record_check(ids["stripe"], SignatureCheck(provider="stripe", valid=False, reason="bad"))
+    await store.set_forward_targets("bin-one", ["http://a.test/"])
+    ids["fwd-ok"] = await store.add_request(make_request(received_at=hours(5)))
+    ids["fwd-pending"] = await store.add_request(make_request(received_at=hours(6)))
+    now = datetime.now(UTC)
+    await store.enqueue_forwards(now=now, max_pending=100)
+    (job,) = [
+        j
+        for j in await store.claim_forward_jobs(now=now, lease_seconds=30, limit=10)
+        if j.request_id == ids["fwd-ok"]
+    ]
+    assert await store.update_forward_job(msgspec.structs.replace(job, state="delivered", attempts=1))
+    return ids
+
+
+async def _all_found(store: Store, query: RequestQuery, *, limit: int = 2, scan: int = 3) -> list[int]:
+    """Every match, by paging newest first through small windows (bounded loop)."""
+    seen: list[int] = []
+    before = None
+    for _ in range(500):
+        page = await store.find_requests("bin-one", query, limit=limit, before=before, scan=scan)
+        assert len(page.items) <= limit
+        seen += [item.id for item in page.items]
+        if page.next is None:
+            return seen
+        before = page.next
+    raise AssertionError("paging did not end")
+
+
+FILTER_CASES = [
+    ([("method", "PUT")], ["stripe"]),
+    ([("method", "get"), ("method", "PROPFIND")], ["get", "text"]),
+    ([("path", "/orders/*")], ["get", "stripe"]),
+    ([("path", "/notes/**")], ["text"]),
+    ([("q", "needle")], ["binary", "text"]),
+    ([("q", "wörld")], ["text"]),
+    ([("header", "x-tag:2")], ["text"]),
+    ([("header", "X-Tag:")], ["get", "text"]),
+    ([("header", "x-github-delivery:d-1"), ("header", "x-tag:")], []),
+    ([("header", "x-github-delivery:d-1"), ("header", "x-github-event:push")], ["github"]),
+    ([("query", "status:paid")], ["get"]),
+    ([("query", "x:")], ["get"]),
+    ([("json", "data.object.id:o_1")], ["stripe"]),
+    ([("json", "n:3")], ["github"]),
+    ([("json", "ok:true")], ["github"]),
+    ([("json", "ref:")], ["github"]),
+    ([("content_type", "application/json")], ["stripe", "github"]),
+    ([("content_type", "text/plain")], ["text"]),
+    ([("min_size", "1000")], ["binary"]),
+    ([("max_size", "0")], ["get"]),
+    ([("since", "2026-01-01T02:00:00Z"), ("until", "2026-01-01T03:00:00+00:00")], ["github", "binary"]),
+    ([("provider", "stripe")], ["stripe"]),
+    ([("provider", "github"), ("event", "push")], ["github"]),
+    ([("event", "invoice.paid")], ["stripe"]),
+    ([("signature", "valid")], ["github"]),
+    ([("signature", "invalid")], ["stripe"]),
+    ([("forward", "delivered")], ["fwd-ok"]),
+    ([("forward", "pending")], ["fwd-pending"]),
+    ([("forward", "failed")], []),
+    ([("method", "POST"), ("q", "needle"), ("min_size", "10")], ["binary"]),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), FILTER_CASES, ids=[str(p) for p, _ in FILTER_CASES])
+async def test_each_filter_finds_exactly_its_captures(
+    store: Store, params: list[tuple[str, str]], expected: list[str]
+) -> None:
+    ids = await _searchable(store)
+    wanted = sorted((ids[name] for name in expected), reverse=True)
+    assert await _all_found(store, parse_filters(params)) == wanted
+    # The same in one large page, and oldest first.
+    page = await store.find_requests("bin-one", parse_filters(params), limit=100)
+    assert ([i.id for i in page.items], page.next) == (wanted, None)
+    page = await store.find_requests("bin-one", parse_filters(params), limit=100, after=0)
+    assert [i.id for i in page.items] == wanted[::-1]
+    assert (page.next, page.more) == (max(ids.values()), False)
+
+
+async def test_unchecked_signature_means_no_verdict(store: Store) -> None:
+    ids = await _searchable(store)
+    found = await _all_found(store, parse_filters([("signature", "unchecked")]))
+    assert sorted(found) == sorted(v for k, v in ids.items() if k not in ("github", "stripe"))
+
+
+async def test_filtered_paging_through_a_large_bin_has_no_gap_or_repeat(store: Store) -> None:
+    ids = [await store.add_request(make_request(method="PUT" if i % 7 == 0 else "POST")) for i in range(120)]
+    puts = [rid for i, rid in enumerate(ids) if i % 7 == 0]
+    query = parse_filters([("method", "PUT")])
+    for limit, scan in ((1, 1), (3, 5), (2, 50), (500, 2000)):
+        assert await _all_found(store, query, limit=limit, scan=scan) == puts[::-1]
+    # A window that finds nothing still leads on; a page never looks at more than `scan` rows.
+    page = await store.find_requests("bin-one", query, limit=5, before=ids[-1], scan=5)
+    assert page.items == [] and page.next == ids[-6]
+    # Oldest first from a cursor: the catch-up a filtered live view needs.
+    page = await store.find_requests("bin-one", query, limit=3, after=puts[1])
+    assert [i.id for i in page.items] == puts[2:5] and page.more and page.next == puts[4]
+    tail = await store.find_requests("bin-one", query, limit=100, after=puts[-1])
+    assert tail.items == [] and tail.next == ids[-1] and not tail.more
+
+
+DELIVERY_HEADERS = [
+    [("x-github-event", "push"), ("x-github-delivery", "gh-1")],
+    [("x-shopify-topic", "orders/create"), ("x-shopify-webhook-id", "sh-1")],
+    [("x-gitlab-event", "Push Hook"), ("x-gitlab-event-uuid", "gl-1")],
+    [("webhook-id", "msg_1")],
+    [("svix-id", "msg_2")],
+    [("linear-delivery", "ln-1"), ("linear-event", "Issue")],
+]
+
+
+@pytest.mark.parametrize("headers", DELIVERY_HEADERS, ids=[h[-1][0] for h in DELIVERY_HEADERS])
+async def test_a_repeated_delivery_id_marks_a_duplicate_of_the_first(store: Store, headers: list) -> None:
+    await store.create_bin(make_bin("bin-two"))
+    first = await store.add_request(make_request(headers=headers))
+    other = await store.add_request(make_request(headers=[(k, v + "-other") for k, v in headers]))
+    again = await store.add_request(make_request(headers=headers))
+    third = await store.add_request(make_request(headers=headers))
+    elsewhere = await store.add_request(make_request("bin-two", headers=headers))  # per bin only
+    assert (await store.get_request("bin-one", first)).duplicate_of is None
+    assert (await store.get_request("bin-one", other)).duplicate_of is None
+    assert (await store.get_request("bin-one", again)).duplicate_of == first
+    assert (await store.get_summary("bin-one", third)).duplicate_of == first
+    assert (await store.get_request("bin-two", elsewhere)).duplicate_of is None
+    listed = {s.id: s.duplicate_of for s in await store.list_requests("bin-one", limit=10)}
+    assert listed == {first: None, other: None, again: first, third: first}
+
+
+async def test_stripe_events_are_labelled_and_their_retries_marked(store: Store) -> None:
+    body = b'{"id": "evt_9", "object": "event", "type": "charge.succeeded", "data": {}}'
+    first = await store.add_request(make_request(body=body, headers=[("stripe-signature", "t=1,v1=a")]))
+    retry = await store.add_request(make_request(body=body, headers=[("stripe-signature", "t=2,v1=b")]))
+    loaded = await store.get_request("bin-one", retry)
+    assert (loaded.provider, loaded.event, loaded.duplicate_of) == ("stripe", "charge.succeeded", first)
+    nul = await store.add_request(
+        make_request(body=b'{"type": "a\\u0000b", "api_app_id": "A", "team_id": "T"}')
+    )
+    assert (await store.get_summary("bin-one", nul)).event == "ab"  # a label never stops a capture

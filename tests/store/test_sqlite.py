@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from storetools import make_bin
 
-from inspector.store import StoreLocked
+from inspector.store import SchemaTooNew, StoreLocked
 from inspector.store.sqlite import SQLiteStore
 
 MIGRATIONS = Path(__file__).parents[2] / "inspector/store/migrations/sqlite"
@@ -73,3 +73,18 @@ async def test_a_second_process_cannot_open_the_same_file(tmp_path: Path) -> Non
     reopened = SQLiteStore(tmp_path / "one.db")  # the lock goes with the store that held it
     await reopened.open()
     await reopened.close()
+
+
+async def test_a_file_from_a_newer_version_is_refused_untouched_and_unlocked(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    original = path.read_bytes()
+    store = SQLiteStore(path)
+    with pytest.raises(SchemaTooNew, match=f"version {LATEST + 1}, newer than the {LATEST}"):
+        await store.open()
+    assert path.read_bytes() == original
+    # Refused, it holds nothing: a second attempt fails the same way, not with "locked".
+    with pytest.raises(SchemaTooNew):
+        await SQLiteStore(path).open()

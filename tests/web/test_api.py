@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import shutil
+import subprocess
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from conftest import ServerProcess, send_raw
 
 
 def capture(client: httpx.Client, bin_id: str, n: int) -> list[int]:
@@ -220,3 +225,403 @@ def test_a_last_event_id_that_is_no_request_id_is_refused(
             assert stream.status_code == 400, path
             stream.read()
             assert "Last-Event-ID" in stream.json()["detail"]
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+def _send(client: httpx.Client, method: str, url: str, **kwargs: object) -> int:
+    response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.text
+    return int(response.headers["x-inspector-request-id"])
+
+
+@pytest.fixture
+def searchable(client: httpx.Client, bin_id: str) -> dict[str, int]:
+    """One capture of each kind the filters tell apart, over HTTP; their ids by name."""
+    base = f"/b/{bin_id}"
+    return {
+        "get": _send(client, "GET", f"{base}/orders/1?status=paid&x=", headers={"x-tag": "1"}),
+        "stripe": _send(
+            client,
+            "PUT",
+            f"{base}/orders/2",
+            json={
+                "id": "evt_1",
+                "object": "event",
+                "type": "invoice.paid",
+                "data": {"object": {"id": "o_1"}},
+            },
+            headers={"stripe-signature": "t=1,v1=00"},
+        ),
+        "github": _send(
+            client,
+            "POST",
+            f"{base}/gh",
+            json={"ref": "main", "n": 3},
+            headers={"x-github-event": "push", "x-github-delivery": "d-1"},
+        ),
+        "binary": _send(
+            client,
+            "POST",
+            f"{base}/files/a.bin",
+            content=b"\x00\xff NeEdLe \x01" * 100,
+            headers={"content-type": "application/octet-stream"},
+        ),
+        "text": _send(
+            client,
+            "PROPFIND",
+            f"{base}/notes/deep/x",
+            content="Hello needle wörld".encode(),
+            headers={"content-type": "text/plain; charset=utf-8", "x-tag": "2"},
+        ),
+    }
+
+
+def _all_pages(client: httpx.Client, bin_id: str, params: list[tuple[str, str]], limit: int = 1) -> list[int]:
+    seen: list[int] = []
+    before: int | None = None
+    for _ in range(50):  # bounded: a handful of captures in pages of one
+        page_params = [*params, ("limit", str(limit))] + ([("before", str(before))] if before else [])
+        response = client.get(f"/api/bins/{bin_id}/requests", params=page_params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [item["id"] for item in page["items"]]
+        if page["next"] is None:
+            return seen
+        before = page["next"]
+    raise AssertionError("paging did not end")
+
+
+HTTP_FILTERS = [
+    ([("method", "PUT")], ["stripe"]),
+    ([("method", "get"), ("method", "PROPFIND")], ["get", "text"]),
+    ([("path", "/orders/*")], ["get", "stripe"]),
+    ([("q", "needle")], ["binary", "text"]),
+    ([("header", "x-tag:2")], ["text"]),
+    ([("header", "x-tag:")], ["get", "text"]),
+    ([("query", "status:paid")], ["get"]),
+    ([("json", "data.object.id:o_1")], ["stripe"]),
+    ([("json", "n:3")], ["github"]),
+    ([("content_type", "application/json")], ["stripe", "github"]),
+    ([("min_size", "1000")], ["binary"]),
+    ([("max_size", "0")], ["get"]),
+    ([("provider", "github"), ("event", "push")], ["github"]),
+    ([("event", "invoice.paid")], ["stripe"]),
+    ([("signature", "unchecked"), ("method", "PUT")], ["stripe"]),
+    ([("signature", "valid")], []),
+    ([("forward", "pending")], []),
+    ([("method", "POST"), ("q", "needle"), ("min_size", "10")], ["binary"]),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), HTTP_FILTERS, ids=[str(p) for p, _ in HTTP_FILTERS])
+def test_filters_over_http_with_filtered_pages(
+    client: httpx.Client, bin_id: str, searchable: dict[str, int], params: list, expected: list[str]
+) -> None:
+    wanted = sorted((searchable[name] for name in expected), reverse=True)
+    assert _all_pages(client, bin_id, params) == wanted
+    assert _all_pages(client, bin_id, params, limit=500) == wanted
+
+
+def test_time_filters(client: httpx.Client, bin_id: str) -> None:
+    first = _send(client, "POST", f"/b/{bin_id}/a")
+    middle = client.get(f"/api/bins/{bin_id}/requests/{first}").json()["received_at"]
+    second = _send(client, "POST", f"/b/{bin_id}/b")
+    assert _all_pages(client, bin_id, [("since", middle)]) == [second, first]
+    assert _all_pages(client, bin_id, [("until", middle)]) == [first]
+    assert _all_pages(client, bin_id, [("since", "2999-01-01T00:00:00Z")]) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("methd=GET", "unknown parameter: methd"),
+        ("foo=1&bar=2&method=GET", "unknown parameters: bar, foo"),
+        ("signature=maybe", "signature must be one of valid, invalid, unchecked"),
+        ("forward=lost", "forward must be one of"),
+        ("min_size=big", "min_size must be a whole number"),
+        ("since=yesterday", "since must be an ISO 8601 time"),
+        ("header=:x", "header must be NAME:VALUE"),
+        ("q=a&q=b", "q may be given once"),
+        ("path=" + "*" * 300, "path takes at most"),
+        ("limit=0", "limit"),
+    ],
+)
+def test_bad_filters_are_a_400_naming_them(
+    client: httpx.Client, bin_id: str, query: str, fragment: str
+) -> None:
+    response = client.get(f"/api/bins/{bin_id}/requests?{query}")
+    assert response.status_code == 400
+    assert fragment in response.text
+
+
+def test_filtered_paging_across_many_captures_has_no_gap_or_repeat(client: httpx.Client, bin_id: str) -> None:
+    ids = [
+        _send(client, "PUT" if i % 3 == 0 else "POST", f"/b/{bin_id}/n/{i}", content=b"x") for i in range(40)
+    ]
+    puts = [rid for i, rid in enumerate(ids) if i % 3 == 0]
+    assert _all_pages(client, bin_id, [("method", "PUT")], limit=4) == puts[::-1]
+
+
+# -- exports and imports ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def har_validator(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
+    """The real har-validator from npm: a function that answers "" for a valid HAR log, else the errors."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm is not installed: the HAR validity test needs har-validator")
+    folder = tmp_path_factory.mktemp("har")
+    install = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), "har-validator@5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"npm could not install har-validator: {install.stderr[-500:]}")
+    script = folder / "validate.js"
+    script.write_text(
+        "const validate = require('har-validator');\n"
+        "let input = '';\n"
+        "process.stdin.on('data', (c) => { input += c; });\n"
+        "process.stdin.on('end', () => validate.har(JSON.parse(input))"
+        ".then(() => process.exit(0))"
+        ".catch((e) => { console.log(JSON.stringify(e.errors || String(e))); process.exit(1); }));\n"
+    )
+
+    def check(har: bytes) -> str:
+        done = subprocess.run(
+            ["node", str(script)], input=har, capture_output=True, timeout=60, cwd=folder, check=False
+        )
+        return "" if done.returncode == 0 else (done.stdout + done.stderr).decode()
+
+    return check
+
+
+@pytest.fixture
+def varied(server: ServerProcess, client: httpx.Client, bin_id: str) -> list[int]:
+    """Captures that test exactness: binary, duplicate headers, PROPFIND, non-UTF-8 header bytes, forms."""
+    ids = [
+        _send(client, "POST", f"/b/{bin_id}/bin%2Fary//x?b=1&b=2&c", content=bytes(range(256)) * 3),
+        _send(
+            client,
+            "PROPFIND",
+            f"/b/{bin_id}/dav",
+            content=b"<?xml version='1.0'?><propfind xmlns='DAV:'/>",
+            headers=[("depth", "1"), ("x-dup", "a"), ("X-Dup", "b"), ("x-dup", "a")],
+        ),
+        _send(client, "POST", f"/b/{bin_id}/form", data={"a": "é", "b": "&="}),
+        _send(client, "PUT", f"/b/{bin_id}/json", json={"type": "invoice.paid", "emoji": "☃"}),
+        _send(client, "GET", f"/b/{bin_id}"),
+    ]
+    answer = send_raw(
+        server.url,
+        f"POST /b/{bin_id}/raw HTTP/1.1\r\nHost: x\r\nX-Bytes: caf\xe9 \xff\r\nX-Utf8: ".encode("latin-1")
+        + "café".encode()
+        + b"\r\nContent-Length: 3\r\n\r\n\x00\x01\x02",
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    ids.append(int(re.search(rb"x-inspector-request-id: (\d+)", answer).group(1)))
+    return ids
+
+
+def _exact(client: httpx.Client, bin_id: str) -> list[tuple]:
+    """Each capture of a bin as the bytes that matter, oldest first."""
+    out = []
+    for item in reversed(client.get(f"/api/bins/{bin_id}/requests", params={"limit": 500}).json()["items"]):
+        record = client.get(f"/api/bins/{bin_id}/requests/{item['id']}").json()
+        body = client.get(f"/api/bins/{bin_id}/requests/{item['id']}/body").content
+        headers = [tuple(h) for h in record["headers"]]
+        out.append(
+            (record["method"], record["sub_path"], record["query"], headers, body, record["received_at"])
+        )
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["har", "ndjson"])
+def test_a_bin_exported_and_imported_comes_back_byte_exact(
+    client: httpx.Client, bin_id: str, varied: list[int], har_validator, fmt: str
+) -> None:
+    exported = client.get(f"/api/bins/{bin_id}/export", params={"format": fmt})
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    if fmt == "har":
+        assert har_validator(exported.content) == ""
+        assert len(json.loads(exported.content)["log"]["entries"]) == len(varied)
+    else:
+        lines = exported.content.splitlines()
+        assert [json.loads(line)["id"] for line in lines] == varied  # the API's own record, oldest first
+    other = client.post("/api/bins").json()["id"]
+    imported = client.post(
+        f"/api/bins/{other}/import",
+        content=exported.content,
+        headers={"content-type": exported.headers["content-type"]},
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["imported"] == len(varied)
+    original, copy = _exact(client, bin_id), _exact(client, other)
+    if fmt == "har":  # HAR keeps times to the millisecond
+        original = [row[:5] for row in original]
+        copy = [row[:5] for row in copy]
+    assert copy == original
+
+
+def test_each_request_exports_in_every_format(
+    server: ServerProcess, client: httpx.Client, bin_id: str, varied: list[int], har_validator
+) -> None:
+    for request_id in varied:
+        har = client.get(f"/api/bins/{bin_id}/requests/{request_id}/export?format=har")
+        assert har.status_code == 200 and har_validator(har.content) == ""
+        record = client.get(f"/api/bins/{bin_id}/requests/{request_id}/export?format=json").json()
+        assert record == client.get(f"/api/bins/{bin_id}/requests/{request_id}").json()
+    raw = client.get(f"/api/bins/{bin_id}/requests/{varied[1]}/export?format=raw").content
+    assert raw.startswith(f"PROPFIND /b/{bin_id}/dav HTTP/1.1\r\n".encode())
+    assert b"\r\nx-dup: a\r\nx-dup: b\r\nx-dup: a\r\n" in raw
+    assert raw.endswith(b"\r\n\r\n<?xml version='1.0'?><propfind xmlns='DAV:'/>")
+    binary = client.get(f"/api/bins/{bin_id}/requests/{varied[0]}/export?format=har").json()
+    post = binary["log"]["entries"][0]["request"]["postData"]
+    assert base64.b64decode(post["text"]) == bytes(range(256)) * 3 and post["_encoding"] == "base64"
+
+
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
+def test_an_exported_curl_command_replayed_to_another_bin_gives_the_same_bytes(
+    server: ServerProcess, client: httpx.Client, bin_id: str, varied: list[int], which: int
+) -> None:
+    request_id = varied[which]
+    command = client.get(f"/api/bins/{bin_id}/requests/{request_id}/export?format=curl").text
+    other = client.post("/api/bins").json()["id"]
+    command = command.replace(f"{server.url}/b/{bin_id}", f"{server.url}/b/{other}")
+    assert other in command
+    done = subprocess.run(["sh", "-c", command], capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    original = _exact(client, bin_id)[which]
+    (copy,) = _exact(client, other)
+    # What curl writes itself (or is told to leave out), and hop-by-hop headers, which are never replayed.
+    skip = {"host", "content-length", "user-agent", "accept", "connection"}
+    assert copy[:3] == original[:3] and copy[4] == original[4]
+    assert [h for h in copy[3] if h[0] not in skip] == [h for h in original[3] if h[0] not in skip]
+
+
+def test_a_filtered_bin_export(client: httpx.Client, bin_id: str, varied: list[int]) -> None:
+    lines = client.get(
+        f"/api/bins/{bin_id}/export?format=ndjson&method=PUT&method=PROPFIND"
+    ).content.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [varied[1], varied[3]]
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "fragment"),
+    [
+        ("/export?format=zip", None, "format"),
+        ("/export?format=har&methd=GET", None, "unknown parameter: methd"),
+        ("/import", b"", "nothing to import"),
+        ("/import", b"{not json", "line 1 is not a request record"),
+        (
+            "/import",
+            b'{"log": {"entries": [{"request": {"method": "GET"}}]}}',
+            "request.url must be a string",
+        ),
+        (
+            "/import",
+            b'{"log": {"entries": [{"request": {"method": "GET", "url": "ftp://x/"}}]}}',
+            "http(s) URL",
+        ),
+        (
+            "/import",
+            b'{"log": {"entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "request": {"method": "G(T",'
+            b' "url": "http://h/x", "headers": []}}]}}',
+            "the method must be an HTTP token",
+        ),
+        (
+            "/import",
+            b'{"log": {"entries": [{"startedDateTime": "2026-01-01T00:00:00Z", "request": {"method": "GET",'
+            b' "url": "http://h/x", "headers": [{"name": "x-a", "value": "1\\r\\nx-b: 2"}]}}]}}',
+            "header 'x-a' is not one HTTP can carry",
+        ),
+    ],
+)
+def test_bad_exports_and_imports_are_a_400(
+    client: httpx.Client, bin_id: str, url: str, body: bytes | None, fragment: str
+) -> None:
+    if body is None:
+        response = client.get(f"/api/bins/{bin_id}{url}")
+    else:
+        response = client.post(
+            f"/api/bins/{bin_id}{url}", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400, response.text
+    assert fragment in response.text
+
+
+def test_importing_into_a_private_bin_needs_its_token(client: httpx.Client) -> None:
+    created = client.post("/api/bins", json={"private": True}).json()
+    record = b'{"log": {"entries": []}}'
+    json_type = {"content-type": "application/json"}
+    assert (
+        client.post(f"/api/bins/{created['id']}/import", content=record, headers=json_type).status_code == 401
+    )
+    answer = client.post(
+        f"/api/bins/{created['id']}/import",
+        content=record,
+        headers={**json_type, "authorization": f"Bearer {created['token']}"},
+    )
+    assert answer.status_code == 201 and answer.json() == {"imported": 0, "ids": []}
+
+
+# -- provider, event and duplicates --------------------------------------------------------------
+
+DUPLICATE_SENDS = [
+    ({"x-github-event": "push", "x-github-delivery": "72d3162e"}, b'{"ref": "main"}', "github", "push"),
+    (
+        {"x-shopify-topic": "orders/create", "x-shopify-webhook-id": "b54557e4"},
+        b"{}",
+        "shopify",
+        "orders/create",
+    ),
+    (
+        {"webhook-id": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"},
+        b'{"type": "user.created"}',
+        "standard-webhooks",
+        "user.created",
+    ),
+    (
+        {"svix-id": "msg_p5jXN8AQM9LWM0D4loKWxJek"},
+        b'{"type": "invoice.paid"}',
+        "standard-webhooks",
+        "invoice.paid",
+    ),
+    (
+        {"stripe-signature": "t=1,v1=00", "content-type": "application/json"},
+        b'{"id": "evt_1NG8Du2eZvKYlo2CUI79vXWy", "object": "event", "type": "charge.succeeded"}',
+        "stripe",
+        "charge.succeeded",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "provider", "event"), DUPLICATE_SENDS, ids=[s[2] for s in DUPLICATE_SENDS]
+)
+def test_a_repeated_delivery_is_a_duplicate_of_the_first(
+    client: httpx.Client, bin_id: str, headers: dict, body: bytes, provider: str, event: str
+) -> None:
+    first = _send(client, "POST", f"/b/{bin_id}/hook", content=body, headers=headers)
+    _send(client, "POST", f"/b/{bin_id}/hook", content=b'{"other": 1}')
+    retry = _send(client, "POST", f"/b/{bin_id}/hook", content=body, headers=headers)
+    record = client.get(f"/api/bins/{bin_id}/requests/{retry}").json()
+    assert (record["provider"], record["event"], record["duplicate_of"]) == (provider, event, first)
+    original = client.get(f"/api/bins/{bin_id}/requests/{first}").json()
+    assert (original["provider"], original["duplicate_of"]) == (provider, None)
+    items = client.get(f"/api/bins/{bin_id}/requests").json()["items"]
+    newest = items[0]
+    assert (newest["id"], newest["provider"], newest["event"], newest["duplicate_of"]) == (
+        retry,
+        provider,
+        event,
+        first,
+    )
+    assert _all_pages(client, bin_id, [("provider", provider), ("event", event)]) == [retry, first]
+    page = client.get(f"/bins/{bin_id}").text
+    assert f"duplicate of #{first}" in page

@@ -143,6 +143,7 @@ def test_the_dashboard_itself_still_changes_settings(page, start_server) -> None
     page.wait_for_url("**/bins/*")
     bin_id = page.url.rsplit("/", 1)[1]
     page.wait_for_selector("#live-indicator[data-state=live]")
+    page.click("#open-settings")  # Delete bin lives in the settings view
     with page.expect_response(f"**/api/bins/{bin_id}") as deleted:
-        page.click("button.danger[hx-delete]")
+        page.click(f"button.danger[hx-delete='/api/bins/{bin_id}']")
     assert deleted.value.status == 204

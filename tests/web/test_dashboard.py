@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import signal
 from pathlib import Path
 
@@ -31,6 +30,11 @@ def capture(client: httpx.Client, bin_id: str, path: str = "/hook", **kwargs) ->
 def open_request(page, request_id: int) -> None:
     page.click(f"#r-{request_id} a.open")
     page.wait_for_selector(f"#detail #request-{request_id}")
+
+
+def open_settings(page) -> None:
+    page.click("#open-settings")
+    page.wait_for_selector("#detail #settings")
 
 
 def test_new_bin_from_home_and_rows_appear_live(page, server: ServerProcess, client: httpx.Client) -> None:
@@ -88,8 +92,6 @@ def test_request_view_shows_each_kind_of_body(page, server: ServerProcess, clien
     assert '"amount": 1.10' in pretty  # pretty-printed, numbers exactly as sent
     assert "12345678901234567890" in pretty
     assert page.locator("#detail pre.json .t-key").count() == 3
-    if directory := os.environ.get("INSPECTOR_SCREENSHOTS"):  # the README's picture of the dashboard
-        page.screenshot(path=str(Path(directory) / "bin-page.png"))
 
     open_request(page, multipart_id)
     part = page.locator("#detail .part").first
@@ -172,12 +174,14 @@ def test_deletions_update_every_open_page(browser, server: ServerProcess, client
         page.wait_for_selector(f"#request-{drop} >> text=This request was deleted.")
         assert page.inner_text("#request-count") == "1"
 
-    second.click("text=Clear")
+    open_settings(second)
+    second.click("button:text-is('Clear')")
     for page in (first, second):
         page.wait_for_selector(f"#r-{keep}", state="detached")
         expect(page.locator("#request-count")).to_have_text("0")
 
-    first.click("text=Delete bin")
+    open_settings(first)
+    first.click("button:text-is('Delete bin')")
     for page in (first, second):
         page.wait_for_selector("#bin-status >> text=This bin was deleted")
     assert client.get(f"/api/bins/{bin_id}").status_code == 404
@@ -310,7 +314,8 @@ def test_edit_and_replay_then_compare(page, server: ServerProcess, client: httpx
     page.click(f"#attempts-{request_id} button[type=submit]")
     panes = page.locator(f"#replay-result-{request_id} .compare section")
     expect(panes).to_have_count(2)
-    assert "200" in panes.nth(0).inner_text()
+    assert "200" in panes.nth(0).text_content()  # in full, under "Both answers in full"
+    assert page.locator(f"#replay-result-{request_id} .compare table.diff-status").count() == 1
     assert page.dialogs == []
 
 
@@ -356,7 +361,7 @@ def test_private_bins_response_form_and_masked_headers(browser, start_server) ->
         stranger.goto(f"{server.url}/bins/{bin_id}")
         assert "This bin is private" in stranger.inner_text("main")
 
-        owner.click("summary:has-text('Response')")
+        open_settings(owner)
         form = owner.locator("#response-form form")
         form.locator("input[name=custom]").check()
         form.locator("input[name=status]").fill("418")
@@ -374,7 +379,7 @@ def test_private_bins_response_form_and_masked_headers(browser, start_server) ->
         open_request(owner, request_id)
         row = owner.locator("#detail table.headers tr", has_text="authorization")
         assert "sender-secret-123" not in row.inner_text()
-        row.locator("[data-reveal]").click()
+        owner.click("#detail [data-reveal]")
         assert "Bearer sender-secret-123" in row.inner_text()
 
         share = owner.context.request.post(f"{server.url}/api/bins/{bin_id}/share").json()
@@ -385,3 +390,47 @@ def test_private_bins_response_form_and_masked_headers(browser, start_server) ->
     finally:
         owner_context.close()
         stranger_context.close()
+
+
+def test_the_filter_bar_filters_rows_pages_and_the_live_stream(
+    page, server: ServerProcess, client: httpx.Client
+) -> None:
+    bin_id = client.post("/api/bins").json()["id"]
+    orders = []
+    for n in range(60):
+        orders.append(capture(client, bin_id, f"/orders/{n}", json={"n": n}))
+        capture(client, bin_id, f"/other/{n}")
+    page.goto(f"{server.url}/bins/{bin_id}")
+    page.click(".filter-bar summary")  # the path is one of the filters behind "More filters"
+    page.fill(".filter-bar input[name=path]", "/orders/*")
+    page.click(".filter-bar button[type=submit]")
+    page.wait_for_url("**path=%2Forders%2F*")
+    page.wait_for_selector("#live-indicator[data-state=live]")
+    shown = page.eval_on_selector_all("#rows tr.row", "rows => rows.map(r => Number(r.dataset.requestId))")
+    assert shown == orders[::-1][:50]
+    page.click("#more-rows button")  # older rows keep the filter
+    expect(page.locator("#rows tr.row")).to_have_count(60)
+    capture(client, bin_id, "/other/live")
+    live = capture(client, bin_id, "/orders/live")
+    page.wait_for_selector(f"#rows #r-{live}")
+    assert page.locator("#rows tr.row").count() == 61  # the capture to /other/live never showed
+    assert page.input_value(".filter-bar input[name=path]") == "/orders/*"
+
+    page.goto(f"{server.url}/bins/{bin_id}?methd=GET")  # a typo is said, and everything is shown
+    assert "unknown parameter: methd" in page.inner_text(".filter-bar .error")
+    assert page.locator("#rows tr.row").count() == 50
+
+
+def test_a_request_downloads_in_each_export_format(page, server: ServerProcess, client: httpx.Client) -> None:
+    bin_id = client.post("/api/bins").json()["id"]
+    request_id = capture(client, bin_id, "/dl", json={"a": 1})
+    page.goto(f"{server.url}/bins/{bin_id}")
+    open_request(page, request_id)
+    for label, start in (
+        ("HAR", b'{"log":'),
+        ("Raw HTTP", f"POST /b/{bin_id}/dl ".encode()),
+        ("cURL", b"curl "),
+    ):
+        with page.expect_download() as download:
+            page.click(f"#request-{request_id} a.export:text-is('{label}')")
+        assert Path(download.value.path()).read_bytes().startswith(start)

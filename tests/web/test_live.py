@@ -104,7 +104,7 @@ def test_html_stream_sends_escaped_row_fragments(
         assert "event" not in message  # unnamed: htmx swaps it as "message"
         assert message["id"] == str(request_id)
         assert f'<tr id="r-{request_id}"' in message["data"]
-        assert 'id="request-count" hx-swap-oob="true"' in message["data"]
+        assert 'id="request-total" hx-swap-oob="true"' in message["data"]
         assert "<script>" not in message["data"]
 
         client.delete(f"/api/bins/{bin_id}/requests/{request_id}")
@@ -274,6 +274,52 @@ async def test_follow_sends_each_request_once_in_order_whatever_order_events_arr
         await store.close()
 
 
+async def test_a_filtered_follow_sends_each_matching_request_once_in_order(tmp_path) -> None:
+    """The same under a filter: events out of order or missing, captures that do not match in
+    between, and a bin longer than one scan window: every match once, in id order."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.hub import Event
+    from inspector.hub.local import LocalHub
+    from inspector.search import parse_filters
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web import live
+
+    store, hub = SQLiteStore(tmp_path / "live.db"), LocalHub()
+    await store.open()
+    await hub.open()
+    stream = None
+    try:
+        await store.create_bin(make_bin("b", max_requests=100_000))
+        # More than a scan window of captures that do not match, before and between the matches.
+        for _ in range(2100):
+            await store.add_request(make_request("b", method="POST"))
+        early = await store.add_request(make_request("b", method="PUT"))
+        stream = live.follow(store, hub, "b", after=0, query=parse_filters([("method", "PUT")]))
+        seen: list[int] = []
+
+        async def read(count: int) -> None:
+            while len(seen) < count:
+                event = await anext(stream)
+                seen.append(event.request_id or 0)
+
+        reader = asyncio.create_task(read(4))
+        await asyncio.sleep(0.2)  # subscribed and caught up: `early`, found past the first window
+        ids = []
+        for n in range(6):
+            ids.append(await store.add_request(make_request("b", method="PUT" if n % 2 else "POST")))
+        puts = ids[1::2]
+        for request_id in (ids[3], ids[1], ids[0]):  # out of order; the last ones' events never come
+            await hub.publish(Event(kind="request", bin_id="b", request_id=request_id))
+        await asyncio.wait_for(reader, 5)
+        assert seen == [early, *puts]  # the last one found by the read the event of ids[3] cued
+    finally:
+        if stream is not None:
+            await stream.aclose()
+        await hub.close()
+        await store.close()
+
+
 # --- the smee channel, with the real smee-client from npm --------------------------------------------
 
 
@@ -382,3 +428,129 @@ def test_smee_events_carry_sub_path_repeated_query_values_and_every_header(
     assert json.loads(received.body) == {"action": "opened"}
     # The sender's chunked framing describes its connection: smee-client's fetch refuses it.
     assert "transfer-encoding" not in headers
+
+
+def test_a_filtered_stream_sends_only_matching_captures(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    capture(client, bin_id, b"{}", "/other")
+    before = capture(client, bin_id, b'{"type": "a"}', "/orders/1")
+    params = {"after": 0, "path": "/orders/*", "json": "type:a"}
+    with httpx.stream("GET", f"{server.url}/api/bins/{bin_id}/stream", params=params, timeout=10) as stream:
+        events = read_sse(stream)
+        (caught_up,) = request_events(events, 1)
+        capture(client, bin_id, b'{"type": "a"}', "/other")
+        capture(client, bin_id, b'{"type": "b"}', "/orders/2")
+        live_id = capture(client, bin_id, b'{"type": "a"}', "/orders/3")
+        (live,) = request_events(events, 1)
+    assert int(caught_up["id"]) == before
+    assert int(live["id"]) == live_id  # the two captures in between did not pass
+
+
+def test_a_stream_refuses_unknown_filters(server: ServerProcess, bin_id: str) -> None:
+    response = httpx.get(f"{server.url}/api/bins/{bin_id}/stream?pth=/x", timeout=10)
+    assert response.status_code == 400
+    assert "pth" in response.text
+
+
+# -- waiting for the next capture ----------------------------------------------------------------
+
+
+def _in_background(call) -> tuple[threading.Thread, list]:
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_next_answers_a_capture_made_after_the_call_started(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    earlier = capture(client, bin_id)
+    url = f"{server.url}/api/bins/{bin_id}/requests/next"
+    thread, result = _in_background(lambda: httpx.get(url, params={"timeout": 20}, timeout=30))
+    later = []
+    for n in range(60):  # until the call answers; it may take a moment to start
+        later.append(capture(client, bin_id, f'{{"n": {n}}}'.encode(), "/later"))
+        thread.join(0.25)
+        if not thread.is_alive():
+            break
+    (answer,) = result
+    assert answer.status_code == 200
+    assert answer.json()["id"] in later and answer.json()["id"] != earlier
+    assert answer.json()["sub_path"] == "/later"
+
+
+def test_next_with_after_and_filters_skips_what_does_not_match(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    start = capture(client, bin_id)
+    capture(client, bin_id, b'{"type": "a"}', "/skip")
+    url = f"{server.url}/api/bins/{bin_id}/requests/next"
+    params = {"after": start, "json": "type:b", "timeout": 20}
+    thread, result = _in_background(lambda: httpx.get(url, params=params, timeout=30))
+    time.sleep(0.3)
+    capture(client, bin_id, b'{"type": "c"}', "/skip")
+    wanted = capture(client, bin_id, b'{"type": "b"}', "/hit")
+    thread.join(25)
+    (answer,) = result
+    assert answer.status_code == 200 and answer.json()["id"] == wanted
+    # Already there: answered at once.
+    again = httpx.get(url, params={"after": start, "path": "/hit", "timeout": 5}, timeout=10)
+    assert again.json()["id"] == wanted
+
+
+def test_next_times_out_with_204(server: ServerProcess, client: httpx.Client, bin_id: str) -> None:
+    capture(client, bin_id)  # made before the call: not what it waits for
+    began = time.monotonic()
+    answer = httpx.get(f"{server.url}/api/bins/{bin_id}/requests/next?timeout=0.5", timeout=10)
+    assert answer.status_code == 204 and answer.content == b""
+    assert 0.4 < time.monotonic() - began < 5
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "fragment"),
+    [("timeout=0", 400, "timeout"), ("timeout=9999", 400, "timeout"), ("evnt=push", 400, "evnt")],
+)
+def test_next_refuses_bad_parameters(
+    server: ServerProcess, bin_id: str, query: str, status: int, fragment: str
+) -> None:
+    answer = httpx.get(f"{server.url}/api/bins/{bin_id}/requests/next?{query}", timeout=10)
+    assert answer.status_code == status and fragment in answer.text
+
+
+def test_next_on_a_missing_bin_is_a_404(server: ServerProcess) -> None:
+    assert (
+        httpx.get(f"{server.url}/api/bins/no-such-bin-x/requests/next?timeout=1", timeout=10).status_code
+        == 404
+    )
+
+
+def test_streams_end_when_their_holder_may_no_longer_read_the_bin(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    """Access was checked only when a stream opened: a stranger's stream of an open bin went on
+    receiving every capture after the bin was made private, and a share stream after its link was replaced."""
+    created = client.post("/api/bins", json={"private": False}).json()
+    bin_id, owner = created["id"], {"Authorization": f"Bearer {created['token']}"}
+    url = f"{server.url}/api/bins/{bin_id}/stream"
+    with (
+        httpx.stream("GET", url, timeout=10) as stranger,
+        httpx.stream("GET", url, headers=owner, timeout=10) as owners,
+    ):
+        stranger_events, owner_events = read_sse(stranger), read_sse(owners)
+        first = capture(client, bin_id)
+        assert json.loads(request_events(stranger_events, 1)[0]["data"])["id"] == first
+        assert client.patch(f"/api/bins/{bin_id}", json={"private": True}, headers=owner).status_code == 200
+        second = capture(client, bin_id)
+        assert [e for e in stranger_events if e.get("event") == "request"] == []  # ended before the capture
+        assert [json.loads(e["data"])["id"] for e in request_events(owner_events, 2)] == [first, second]
+
+    share = client.post(f"/api/bins/{bin_id}/share", headers=owner).json()["share_token"]
+    with httpx.stream("GET", url, params={"share": share, "after": second}, timeout=10) as shared:
+        events = read_sse(shared)
+        third = capture(client, bin_id)
+        assert json.loads(request_events(events, 1)[0]["data"])["id"] == third
+        client.post(f"/api/bins/{bin_id}/share", headers=owner)  # a new link: the old one stops working
+        capture(client, bin_id)
+        assert [e for e in events if e.get("event") == "request"] == []

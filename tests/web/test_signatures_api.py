@@ -18,11 +18,14 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import nacl.signing
 import pytest
+import razorpay
 import standardwebhooks
 import stripe
+from Adyen.util import generate_notification_sig
 from conftest import ServerProcess, read_sse
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from hubspot.utils.signature import Signature as HubSpotSignature
 from paddle_billing.Notifications.PaddleSignature import PaddleSignature
 from sendgrid.helpers.eventwebhook import EventWebhook
 from slack_sdk.signature import SignatureVerifier
@@ -192,6 +195,132 @@ def generic(secret: str, ts: int, url: str) -> Signed:
     )
 
 
+def meta(secret: str, ts: int, url: str) -> Signed:
+    body = b'{"object":"page","entry":[{"id":"1","time":1}]}'
+    return Signed([("X-Hub-Signature-256", "sha256=" + hexmac(secret, body))], body)
+
+
+def telegram(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("X-Telegram-Bot-Api-Secret-Token", secret)], JSON_BODY)
+
+
+def b64mac(secret: str | bytes, message: bytes, algorithm=hashlib.sha256) -> str:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return base64.b64encode(hmac.new(key, message, algorithm).digest()).decode()
+
+
+def woocommerce(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("X-WC-Webhook-Signature", b64mac(secret, JSON_BODY))], JSON_BODY)
+
+
+def hubspot(secret: str, ts: int, url: str) -> Signed:
+    stamp = str(ts * 1000)
+    signature = HubSpotSignature.get_signature(
+        secret, JSON_BODY.decode(), "v3", http_uri=f"{url}/hubspot", timestamp=stamp
+    )
+    headers = [("X-HubSpot-Signature-v3", signature), ("X-HubSpot-Request-Timestamp", stamp)]
+    return Signed(headers, JSON_BODY, "/hubspot")
+
+
+def razorpay_case(secret: str, ts: int, url: str) -> Signed:
+    signature = hexmac(secret, JSON_BODY)
+    # razorpay's SDK verifies but does not sign: confirmed with it.
+    razorpay.Client(auth=("k", "s")).utility.verify_webhook_signature(JSON_BODY.decode(), signature, secret)
+    return Signed([("X-Razorpay-Signature", signature)], JSON_BODY)
+
+
+def paystack(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("x-paystack-signature", hexmac(secret, JSON_BODY, hashlib.sha512))], JSON_BODY)
+
+
+def typeform(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("Typeform-Signature", "sha256=" + b64mac(secret, JSON_BODY))], JSON_BODY)
+
+
+def twitch(secret: str, ts: int, url: str) -> Signed:
+    stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    signature = "sha256=" + hexmac(secret, b"msg-1" + stamp.encode() + JSON_BODY)
+    headers = [
+        ("Twitch-Eventsub-Message-Id", "msg-1"),
+        ("Twitch-Eventsub-Message-Timestamp", stamp),
+        ("Twitch-Eventsub-Message-Signature", signature),
+    ]
+    return Signed(headers, JSON_BODY)
+
+
+def mercadopago(secret: str, ts: int, url: str) -> Signed:
+    manifest = f"id:pay123;request-id:req-1;ts:{ts};".encode()
+    headers = [("x-signature", f"ts={ts},v1={hexmac(secret, manifest)}"), ("x-request-id", "req-1")]
+    return Signed(headers, JSON_BODY, query="data.id=PAY123&type=payment", options={"tolerance": 300})
+
+
+ADYEN_ITEM = {
+    "amount": {"currency": "EUR", "value": 1130},
+    "eventCode": "AUTHORISATION",
+    "merchantAccountCode": "TestMerchant",
+    "merchantReference": "order-1",
+    "pspReference": "7914073381342284",
+    "success": "true",
+}
+
+
+def adyen(secret: str, ts: int, url: str) -> Signed:
+    item = {**ADYEN_ITEM, "additionalData": {}}
+    item["additionalData"]["hmacSignature"] = generate_notification_sig(item, secret).decode()
+    body = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}).encode()
+    return Signed([("Content-Type", "application/json")], body)
+
+
+def vercel(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("x-vercel-signature", hexmac(secret, JSON_BODY, hashlib.sha1))], JSON_BODY)
+
+
+def calendly(secret: str, ts: int, url: str) -> Signed:
+    signature = hexmac(secret, f"{ts}.".encode() + JSON_BODY)
+    return Signed([("Calendly-Webhook-Signature", f"t={ts},v1={signature}")], JSON_BODY)
+
+
+def xero(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("x-xero-signature", b64mac(secret, JSON_BODY))], JSON_BODY)
+
+
+def dropbox(secret: str, ts: int, url: str) -> Signed:
+    return Signed([("X-Dropbox-Signature", hexmac(secret, JSON_BODY))], JSON_BODY)
+
+
+SNS_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def aws_sns(secret: str, ts: int, url: str) -> Signed:
+    # Amazon's documented canonical string of a Notification, signed with our key (SignatureVersion 2).
+    fields = {
+        "Type": "Notification",
+        "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+        "TopicArn": "arn:aws:sns:us-west-2:123456789012:MyTopic",
+        "Message": "Hello",
+        "Timestamp": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
+    canonical = "".join(
+        f"{name}\n{fields[name]}\n" for name in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+    )
+    signature = SNS_KEY.sign(canonical.encode(), padding.PKCS1v15(), hashes.SHA256())
+    fields |= {
+        "SignatureVersion": "2",
+        "Signature": base64.b64encode(signature).decode(),
+        "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-x.pem",
+    }
+    headers = [("x-amz-sns-message-type", "Notification"), ("Content-Type", "text/plain; charset=UTF-8")]
+    return Signed(headers, json.dumps(fields).encode(), options={"tolerance": 300})
+
+
 @dataclass
 class Case:
     make: Callable[[str, int, str], Signed]
@@ -245,6 +374,28 @@ CASES = {
     "intercom": Case(intercom, "intercom-client-secret", "other-secret"),
     "bitbucket": Case(bitbucket, "bitbucket-secret", "other-secret"),
     "generic": Case(generic, "generic-secret", "other-secret", timestamped=True),
+    "meta": Case(meta, "meta-app-secret", "meta-verify-token"),
+    "telegram": Case(telegram, "Telegram_Secret-1", "Other_Secret", body_signed=False),
+    "woocommerce": Case(woocommerce, "wc-secret", "ck_other"),
+    "hubspot": Case(hubspot, "hubspot-client-secret", "other-secret", timestamped=True),
+    "razorpay": Case(razorpay_case, "rzp-webhook-secret", "rzp-other"),
+    "paystack": Case(paystack, "sk_test_paystack", "sk_test_other"),
+    "typeform": Case(typeform, "typeform-secret", "typeform-other"),
+    "twitch": Case(twitch, "twitch-subscription-secret", "twitch-other-secret", timestamped=True),
+    # Mercado Pago signs data.id from the URL, its request id and ts, not the body.
+    "mercadopago": Case(mercadopago, "mp-secret", "mp-other", timestamped=True, body_signed=False),
+    # Adyen and Amazon SNS sign fields of the body, not its bytes: a flipped byte breaks the JSON.
+    "adyen": Case(adyen, "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056", "AB" * 32),
+    "vercel": Case(vercel, "vercel-secret", "vercel-other"),
+    "calendly": Case(calendly, "calendly-signing-key", "calendly-other", timestamped=True),
+    "xero": Case(xero, "xero-webhooks-key", "xero-other"),
+    "dropbox": Case(dropbox, "dropbox-app-secret", "dropbox-other"),
+    "aws-sns": Case(
+        aws_sns,
+        public_pem(SNS_KEY),
+        public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        timestamped=True,
+    ),
 }
 
 
