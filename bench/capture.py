@@ -9,6 +9,7 @@ acknowledged request is stored and that an odd method token is still captured.
     python bench/capture.py                      # 3 x 10 s per server and parser
     python bench/capture.py --duration 5 --runs 1 --parsers h11
     python bench/capture.py --scale-out          # 1, 2, 4 processes on PostgreSQL+Redis vs SQLite
+    python bench/capture.py --compare            # default vs raw ceilings, --http h11, method mix
 
 The scale-out mode compares, in alternating runs, one SQLite process against `--workers 1, 2, 4`
 on PostgreSQL (127.0.0.1:5432, a scratch database) and Redis (127.0.0.1:6379): servers run on every
@@ -110,11 +111,21 @@ def wrk(url: str, args: argparse.Namespace, script: Path) -> Run:
 
 
 class Server:
-    def __init__(self, kind: str, parser: str, args: argparse.Namespace, workdir: Path) -> None:
+    def __init__(
+        self,
+        kind: str,
+        parser: str,
+        args: argparse.Namespace,
+        workdir: Path,
+        tree: Path | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         common = ["--host", "127.0.0.1", "--port", str(self.port), "--http", parser]
         if kind == "raw":
+            # uvicorn has no "auto": the bare app's ceiling for it is llhttp's.
+            common[-1] = "httptools" if parser == "auto" else parser
             command = [
                 sys.executable,
                 "-m",
@@ -128,8 +139,12 @@ class Server:
         else:
             db = workdir / f"bench-{parser}-{self.port}.db"
             command = [sys.executable, "-m", "inspector", "serve", "--db", str(db), "--log-level", "warning"]
-            command += ["--sqlite-synchronous", args.synchronous, *common]
-        self.process = subprocess.Popen(pinned(args.server_cpu, command), stdout=subprocess.DEVNULL)
+            command += ["--sqlite-synchronous", args.synchronous, *common, *extra]
+        # `tree`: another checkout of the project (an earlier commit, to measure a change against).
+        env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+        self.process = subprocess.Popen(
+            pinned(args.server_cpu, command), stdout=subprocess.DEVNULL, cwd=tree, env=env
+        )
         wait_healthy(f"{self.url}/healthz", self.process)
 
     def stop(self) -> None:
@@ -198,6 +213,113 @@ def bench_parser(parser: str, args: argparse.Namespace, workdir: Path) -> dict:
         "foo_method_captured": odd.status_code == 200,
         "runs": {"raw_asgi": [asdict(r) for r in raw_runs], "inspector": [asdict(r) for r in capture_runs]},
     }
+
+
+def mix_script(workdir: Path) -> Path:
+    """POSTs with one request in 20 of another method: PROPFIND (llhttp knows it) and FOO (h11)."""
+    script = workdir / "mix.lua"
+    script.write_text(
+        "local n = 0\n"
+        f"local body = {json.dumps(BODY)}\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        '  local method = "POST"\n'
+        '  if n % 40 == 0 then method = "FOO" elseif n % 40 == 20 then method = "PROPFIND" end\n'
+        '  return wrk.format(method, wrk.path, {["Content-Type"] = "application/json"}, body)\n'
+        "end\n"
+    )
+    return script
+
+
+def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
+    """The default server against raw ASGI on uvicorn+httptools and +h11, `--http h11` (the old
+    default) and the default under a 95/5 method mix, in alternating runs; req/s and server CPU."""
+    post, mix = lua_script(workdir), mix_script(workdir)
+    raw_fast = Server("raw", "httptools", args, workdir)
+    raw_h11 = Server("raw", "h11", args, workdir)
+    auto = Server("inspector", "auto", args, workdir)
+    # Bins below their limit: nothing is evicted (a bin at its limit deletes its oldest per capture).
+    roomy = Server("inspector", "auto", args, workdir, extra=("--max-requests", "100000000"))
+    h11 = Server("inspector", "h11", args, workdir)
+    baseline = Server("inspector", "h11", args, workdir, args.baseline_tree) if args.baseline_tree else None
+    cases = [
+        ("raw ASGI, uvicorn+httptools (ceiling)", raw_fast, "/b/x/bench", post),
+        ("raw ASGI, uvicorn+h11", raw_h11, "/b/x/bench", post),
+        ("inspector --http auto (default)", auto, None, post),
+        ("inspector --http auto, bin below its limit", roomy, None, post),
+        ("inspector --http auto, 95% POST / 5% PROPFIND+FOO", auto, None, mix),
+        ("inspector --http h11", h11, None, post),
+    ]
+    if baseline:
+        cases.append((f"inspector before the change ({args.baseline_tree}, h11)", baseline, None, post))
+    runs: dict[str, list[tuple[Run, float]]] = {name: [] for name, *_ in cases}
+    rss: dict[str, list[int]] = {}
+    try:
+        targets = {}
+        for name, server, path, _ in cases:
+            if path is None:
+                bin_id = httpx.post(f"{server.url}/api/bins").json()["id"]
+                path = f"/b/{bin_id}/bench"
+            targets[name] = f"{server.url}{path}"
+        warm = argparse.Namespace(**{**vars(args), "duration": 2})
+        for name, _, _, script in cases:  # warm up; this also fills each bin to its limit
+            wrk(targets[name], warm, script)
+        for server in (auto, roomy, h11, *([baseline] if baseline else [])):
+            rss[server.url] = [rss_kib(server.process.pid)]
+        for _ in range(args.runs):
+            for name, server, _, script in cases:  # alternating: drift hits each alike
+                before = cpu_seconds([server.process.pid])
+                run = wrk(targets[name], args, script)
+                used = cpu_seconds([server.process.pid]) - before
+                runs[name].append((run, used / max(1, run.completed - run.non_2xx) * 1e6))
+        for server in (auto, roomy, h11, *([baseline] if baseline else [])):
+            rss[server.url].append(rss_kib(server.process.pid))
+        odd = {
+            method: httpx.request(method, targets[cases[2][0]] + "/odd", content=b"x").status_code
+            for method in ("FOO", "PROPFIND", "get")
+        }
+    finally:
+        for server in (raw_fast, raw_h11, auto, roomy, h11, *([baseline] if baseline else [])):
+            server.stop()
+    ceiling = statistics.median(run.requests_per_s for run, _ in runs[cases[0][0]])
+    results = []
+    for name, server, _, _ in cases:
+        measured = runs[name]
+        rps = statistics.median(run.requests_per_s for run, _ in measured)
+        results.append(
+            {
+                "server": name,
+                "requests_per_s": rps,
+                "vs_ceiling": rps / ceiling,
+                "cpu_us_per_request": statistics.median(cpu for _, cpu in measured),
+                "p50_ms": statistics.median(run.p50_ms for run, _ in measured),
+                "p99_ms": statistics.median(run.p99_ms for run, _ in measured),
+                "non_2xx": sum(run.non_2xx for run, _ in measured),
+                "errors": sum(run.errors for run, _ in measured),
+                "rss_mib": [kib / 1024 for kib in rss.get(server.url, [])],
+                "runs": [{**asdict(run), "cpu_us": cpu} for run, cpu in measured],
+            }
+        )
+    results.append({"odd_methods_on_default": odd})
+    return results
+
+
+def print_compare(results: list[dict], args: argparse.Namespace) -> None:
+    load = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on CPU {args.load_cpu}"
+    print(
+        f"\n1 KB JSON to one bin (at its limit unless said), {load}, server on CPU {args.server_cpu},"
+        f" median of {args.runs} alternating runs\n"
+    )
+    print("| server | req/s | vs ceiling | server CPU µs per request | p50 / p99 ms | non-2xx | RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in results[:-1]:
+        memory = " -> ".join(f"{mib:.1f}" for mib in r["rss_mib"]) or "-"
+        print(
+            f"| {r['server']} | {r['requests_per_s']:,.0f} | {r['vs_ceiling']:.2f}x |"
+            f" {r['cpu_us_per_request']:.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} |"
+            f" {r['non_2xx']} | {memory} |"
+        )
+    print(f"\nodd methods on the default server: {results[-1]['odd_methods_on_default']}")
 
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -383,7 +505,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per server; medians are reported")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--parsers", default="h11,httptools", help="comma-separated: h11, httptools")
+    parser.add_argument("--parsers", default="h11,httptools", help="comma-separated: auto, h11, httptools")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the default server vs raw ASGI (httptools, h11), --http h11 and a 95/5 method mix",
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="with --compare, also run `inspector serve` from this checkout (say, `git worktree add`"
+        " of the commit before a change)",
+    )
     parser.add_argument("--synchronous", default="full", help="SQLite synchronous setting for the server")
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--load-cpu", default="1")
@@ -400,6 +533,13 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    if args.compare:
+        with tempfile.TemporaryDirectory() as tmp:
+            compared = bench_compare(args, Path(tmp))
+        print_compare(compared, args)
+        if args.output:
+            args.output.write_text(json.dumps(compared, indent=2))
+        return
     if args.scale_out:
         with tempfile.TemporaryDirectory() as tmp:
             scaled = bench_scale_out(args, Path(tmp))

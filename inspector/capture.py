@@ -31,6 +31,10 @@ from inspector.responses import (
 )
 from inspector.store import BinNotFound, Store, StoreClosed, StoreUnavailable
 
+# The scope extension under which inspector.server's protocols pass a request's headers as
+# received: names in their case, in order, repeats kept ([(name, value)] as bytes).
+RAW_HEADERS = "inspector.raw_headers"
+
 log = structlog.get_logger(__name__)
 
 PREFIX = "/b/"
@@ -90,7 +94,10 @@ class Capture:
             await answer_error(send, 404, f"There is no bin named {bin_id!r}; it may have expired.")
             return
 
-        headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        # The scope's names are lowercase (for the framework); the capture keeps them as sent when
+        # the protocol passed them on (inspector.server does), else the scope's are all there is.
+        raw = scope.get("extensions", {}).get(RAW_HEADERS) or scope["headers"]
+        headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
         if any(k == b"cookie" and b"inspector_" in v for k, v in scope["headers"]):
             headers = _without_credentials(headers)
         request = self._describe(scope, bin_id, path, slash + rest, headers, received_at)
@@ -220,7 +227,7 @@ class Capture:
         received_at: datetime,
     ) -> CapturedRequest:
         peer = scope.get("client") or (None, None)
-        host = next((value for name, value in headers if name == "host"), None)
+        host = next((value for name, value in headers if name.lower() == "host"), None)
         if host is None:
             server = scope.get("server") or ("", None)
             host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
@@ -272,7 +279,7 @@ def _handshake_headers(reply: Reply, request_id: tuple[bytes, bytes]) -> list[tu
 def _without_credentials(headers: list[Header]) -> list[Header]:
     kept = []
     for name, value in headers:
-        if name == "cookie":
+        if name.lower() == "cookie":
             value = without_token_cookies(value)
             if not value:
                 continue
@@ -282,7 +289,7 @@ def _without_credentials(headers: list[Header]) -> list[Header]:
 
 def _declared_length(headers: list[Header]) -> int | None:
     for name, value in headers:
-        if name == "content-length":
+        if name.lower() == "content-length":
             try:
                 return int(value)
             except ValueError:

@@ -14,7 +14,7 @@ from inspector.proxies import TrustedProxies
 from inspector.store.sqlite import SYNCHRONOUS_MODES
 from inspector.targets import TargetPolicy, ThisServer
 
-HTTP_PARSERS = ("h11", "httptools")
+HTTP_PARSERS = ("auto", "h11", "httptools")
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -116,10 +116,13 @@ class Settings:
         "(docs/durability.md).",
     )
     http_parser: str = setting(
-        "h11",
+        "auto",
         flag="--http",
         choices=HTTP_PARSERS,
-        help="HTTP parser: h11 captures any method token; httptools is faster but refuses unknown ones.",
+        help="HTTP parser: auto parses with httptools (llhttp) and hands each request it cannot take "
+        "(a method it does not know such as FOO or lowercase get, CONNECT, Upgrade) to h11; h11 parses "
+        "every request (slower); httptools alone answers 400 to unknown methods and drops an Upgrade "
+        "request's body.",
     )
     public: bool | None = setting(
         None,

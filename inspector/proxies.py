@@ -74,14 +74,14 @@ def resolve_origin(
     headers: Sequence[Header],
     trusted: TrustedProxies,
 ) -> tuple[str | None, str, str]:
-    """Return (client address, scheme, host) as the sender saw them.
+    """Return (client address, scheme, host) as the sender saw them (header names in any case).
 
     Proxy headers are hop lists that anyone can forge at the start, so the client is the
     nearest hop that is not one of our trusted proxies, read from the right.
     """
     if peer not in trusted:
         return peer, scheme, host
-    forwarded = ", ".join(value for name, value in headers if name == "forwarded")
+    forwarded = ", ".join(value for name, value in headers if name.lower() == "forwarded")
     if forwarded:
         hops = _forwarded_elements(forwarded)
         chain = [_strip_port(hop.get("for", "")) for hop in hops]
@@ -89,10 +89,10 @@ def resolve_origin(
         scheme = nearest.get("proto", scheme).lower()
         host = nearest.get("host", host)
     else:
-        xff = ",".join(value for name, value in headers if name == "x-forwarded-for")
+        xff = ",".join(value for name, value in headers if name.lower() == "x-forwarded-for")
         chain = [_strip_port(node) for node in xff.split(",") if node.strip()]
-        proto = next((value for name, value in headers if name == "x-forwarded-proto"), None)
-        forwarded_host = next((value for name, value in headers if name == "x-forwarded-host"), None)
+        proto = next((value for name, value in headers if name.lower() == "x-forwarded-proto"), None)
+        forwarded_host = next((value for name, value in headers if name.lower() == "x-forwarded-host"), None)
         scheme = proto.split(",")[-1].strip().lower() if proto else scheme
         host = forwarded_host.split(",")[-1].strip() if forwarded_host else host
     client = peer

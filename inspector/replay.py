@@ -266,17 +266,21 @@ def build_outbound(
     dropped = hop_by_hop_names(headers) | RECOMPUTED
     framed = any(name.lower() in ("content-length", "transfer-encoding") for name, _ in headers)
     needs_length = bool(body) or method.upper() in ("POST", "PUT", "PATCH") or framed
-    out: list[Header] = [("host", host)]
+    # Host and Content-Length are ours to set, but spelt the way the sender spelt its own names
+    # (a capture keeps names as received; old captures have them lowercase).
+    host_name = next((name for name, _ in headers if name.lower() == "host"), "host")
+    length_name = "content-length" if host_name.islower() else "Content-Length"
+    out: list[Header] = [(host_name, host)]
     for name, value in headers:
         lower = name.lower()
         if lower in ("content-length", "transfer-encoding") and needs_length:
             # Where the sender framed its body, so the order stays familiar.
-            out.append(("content-length", str(len(body))))
+            out.append(("content-length" if name.islower() else "Content-Length", str(len(body))))
             needs_length = False
         elif lower not in dropped and not lower.startswith("proxy-"):
             out.append((name, value))
     if needs_length:
-        out.append(("content-length", str(len(body))))
+        out.append((length_name, str(len(body))))
     _check_headers(out)
     return Outbound(method=method, url=url, headers=out, body=body)
 
@@ -298,7 +302,7 @@ def redirected(outbound: Outbound, status: int, location: str) -> Outbound:
     old = urlsplit(outbound.url)
     if (old.scheme, old.hostname, old.port) != (parts.scheme.lower(), parts.hostname, parts.port):
         headers = [(name, value) for name, value in headers if name.lower() not in CREDENTIAL_HEADERS]
-    headers = [("host", host_port) if name.lower() == "host" else (name, value) for name, value in headers]
+    headers = [(name, host_port) if name.lower() == "host" else (name, value) for name, value in headers]
     path = _request_target(parts.path, "latin-1") or "/"
     query = _request_target(parts.query, "latin-1")
     url = f"{parts.scheme.lower()}://{host_port}{path}{f'?{query}' if query else ''}"

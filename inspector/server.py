@@ -18,6 +18,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from inspector.capture import RAW_HEADERS
 from inspector.config import Settings, format_size
 
 # Room above --max-header-bytes that the parser still buffers, so that the capture path sees a
@@ -65,7 +66,7 @@ class InspectorConfig(uvicorn.Config):
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            http=HardenedHttpToolsProtocol if settings.http_parser == "httptools" else HardenedH11Protocol,
+            http=PROTOCOLS[settings.http_parser],
             # Nothing here speaks WebSocket: an Upgrade request is captured like any other.
             ws="none",
             lifespan="on",
@@ -110,6 +111,15 @@ def framing_problem(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -
     split differently (Content-Length and Transfer-Encoding together, conflicting lengths, codings
     other than chunked) is how requests are smuggled past a proxy: refuse it rather than guess.
     """
+    return body_framing(http_version, headers)[0]
+
+
+# `body_framing`'s length for a chunked body.
+CHUNKED = -1
+
+
+def body_framing(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, int]:
+    """`framing_problem`, and the body's length when the framing is sound (CHUNKED, or 0 for none)."""
     lengths: set[bytes] = set()
     codings: list[bytes] = []
     for name, value in headers:
@@ -118,14 +128,20 @@ def framing_problem(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -
         elif name == b"transfer-encoding":
             codings.append(value.strip().lower())
     if lengths and codings:
-        return "the request has both Content-Length and Transfer-Encoding; send only one"
+        return "the request has both Content-Length and Transfer-Encoding; send only one", 0
     if len(lengths) > 1:
-        return "the request has conflicting Content-Length values"
+        return "the request has conflicting Content-Length values", 0
     if codings and http_version == "1.0":
-        return "Transfer-Encoding is not allowed in an HTTP/1.0 request"
+        return "Transfer-Encoding is not allowed in an HTTP/1.0 request", 0
     if codings and codings != [b"chunked"]:
-        return "the only Transfer-Encoding accepted is a single 'chunked'"
-    return None
+        return "the only Transfer-Encoding accepted is a single 'chunked'", 0
+    if codings:
+        return None, CHUNKED
+    if lengths:
+        (length,) = lengths
+        # The parsers have already refused a length that is not digits.
+        return (None, int(length)) if length.isdigit() else ("the Content-Length is not a number", 0)
+    return None, 0
 
 
 class FramingRefused(Exception):
@@ -165,6 +181,10 @@ def error_response(status: int, detail: str, default_headers: list[tuple[bytes, 
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
+def _nothing() -> None:
+    pass
+
+
 # What the parser reads next on a connection.
 HEAD, BODY = "head", "body"
 
@@ -199,6 +219,8 @@ class _Deadlines:
         self._on_due: Callable[[], None] = self._head_overdue
         self._timer: asyncio.TimerHandle | None = None
         self._lingering = False
+        # Set once the connection has been handed to another protocol (see `_switch`).
+        self._retired = False
         self._awaiting = HEAD
         # Bytes received of the head being read; counted while nothing else is expected.
         self._head_bytes = 0
@@ -302,7 +324,52 @@ class _Deadlines:
         self.flow.resume_reading()
         self._arm(LINGER_SECONDS, self.transport.close)
 
+    def _switch(self, protocol_class: type[_Deadlines], data: bytes) -> None:
+        """Hand the connection to a new protocol of `protocol_class`, which parses `data` first.
+
+        Only between messages with no response in flight: each protocol's cycles write to the
+        transport themselves, so answers stay in order only if one protocol has requests at a time.
+        """
+        transport = self.transport
+        head_due = self._due if self._on_due == self._head_overdue else None
+        self._retired = True
+        self._cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._unset_keepalive_if_required()  # type: ignore[attr-defined]
+        self.connections.discard(self)  # type: ignore[attr-defined]
+        self.flow.resume_reading()  # the new protocol's flow control starts with reading on
+        successor = protocol_class(self.config, self.server_state, self.app_state, self.loop)  # type: ignore[attr-defined, call-arg]
+        successor.connection_made(transport)
+        transport.set_protocol(successor)  # type: ignore[arg-type]
+        self._on_due = _nothing  # a bound method of our own: a reference cycle
+        self._let_go()
+        successor._adopt(data, head_due)
+
+    def _let_go(self) -> None:
+        """Break the reference cycles through the parser, as uvicorn does when a connection is lost:
+        left to the cyclic garbage collector, they made a hand-over cost about a third more."""
+
+    def _adopt(self, data: bytes, head_due: float | None) -> None:
+        """Take over a connection between messages, with `data` already read from it."""
+        if data:
+            if head_due is not None:
+                # The head began before the hand-over: its deadline stands.
+                self._arm(head_due - self.loop.time(), self._head_overdue)
+            self.data_received(data)
+        else:
+            # Between requests the keep-alive timeout applies, not the header deadline.
+            self._cancel()
+            self._head_bytes = 0
+            self.timeout_keep_alive_task = self.loop.call_later(  # type: ignore[attr-defined]
+                self.timeout_keep_alive,  # type: ignore[attr-defined]
+                self.timeout_keep_alive_handler,  # type: ignore[attr-defined]
+            )
+
     def _arm(self, delay: float, callback: Callable[[], None]) -> None:
+        if self._retired:
+            return
         self._due = self.loop.time() + delay
         self._on_due = callback
         if self._timer is None or self._due < self._timer.when():
@@ -325,15 +392,34 @@ class _Deadlines:
 
 
 class _StrictH11Connection(h11.Connection):
-    """h11 with its framing checks completed: it prefers chunked over a Content-Length it also got."""
+    """h11 with its framing checks completed: it prefers chunked over a Content-Length it also got.
+
+    It also tells its protocol when a request/response cycle is over (`on_next_cycle`), so that the
+    fallback protocol can hand the connection back to the fast one, and then parses nothing more.
+    """
+
+    on_next_cycle: Callable[[], None] | None = None
+    retired = False
+    # The last request's headers as received (h11 keeps the names' case for `raw_items`).
+    raw_headers: list[tuple[bytes, bytes]] = []
 
     def next_event(self) -> Any:
+        if self.retired:
+            return h11.NEED_DATA  # what is left was handed over with the connection
         event = super().next_event()
         if isinstance(event, h11.Request):
-            problem = framing_problem(event.http_version.decode("ascii"), event.headers)
+            self.raw_headers = event.headers.raw_items()
+            # From the list, not `event.headers`: iterating h11's Headers sequence costs more.
+            lowered = [(name.lower(), value) for name, value in self.raw_headers]
+            problem = framing_problem(event.http_version.decode("ascii"), lowered)
             if problem:
                 raise h11.RemoteProtocolError(problem, error_status_hint=400)
         return event
+
+    def start_next_cycle(self) -> None:
+        super().start_next_cycle()
+        if self.on_next_cycle is not None:
+            self.on_next_cycle()
 
 
 class HardenedH11Protocol(_Deadlines, H11Protocol):
@@ -346,7 +432,11 @@ class HardenedH11Protocol(_Deadlines, H11Protocol):
     def handle_events(self) -> None:
         cycle = self.cycle
         super().handle_events()
-        if self._lingering:
+        if self.cycle is not cycle:
+            # A new request (one at most per call: h11 pauses until it is answered). Its task has
+            # not run yet, so the scope can still gain the headers as received.
+            self.scope["extensions"] = {RAW_HEADERS: self.conn.raw_headers}  # type: ignore[typeddict-unknown-key]
+        if self._lingering or self._retired:
             return
         if self.cycle is not cycle:
             self._head_complete()  # a new request: h11 gave us its head
@@ -357,9 +447,24 @@ class HardenedH11Protocol(_Deadlines, H11Protocol):
 class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines, a head limit answered with 431, and strict framing."""
 
+    _body_length = 0
+
+    def _let_go(self) -> None:
+        self.parser = None  # type: ignore[assignment]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # uvicorn lowercases header names for the scope; the capture wants them as received.
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self.scope["extensions"] = {RAW_HEADERS: self._raw_headers}  # type: ignore[typeddict-unknown-key]
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._raw_headers.append((name, value))
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
         http_version = self.parser.get_http_version()
-        problem = framing_problem(http_version, self.headers)
+        problem, self._body_length = body_framing(http_version, self.headers)
         if problem:
             raise FramingRefused(problem)  # stops llhttp; uvicorn then calls send_400_response
         super().on_headers_complete()
@@ -368,3 +473,257 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._body_complete()
+
+
+# Methods that llhttp might parse (its list, HTTP and RTSP); those it takes in an HTTP/1.1 request
+# are found by asking it, so that a newer llhttp's additions need no change here.
+_LLHTTP_CANDIDATES = (  # noqa: SIM905 (a list of words reads better as words)
+    "DELETE GET HEAD POST PUT OPTIONS TRACE COPY LOCK MKCOL MOVE PROPFIND PROPPATCH SEARCH UNLOCK "
+    "BIND REBIND UNBIND ACL REPORT MKACTIVITY CHECKOUT MERGE M-SEARCH NOTIFY SUBSCRIBE UNSUBSCRIBE "
+    "PATCH PURGE MKCALENDAR LINK UNLINK SOURCE QUERY PRI DESCRIBE ANNOUNCE SETUP PLAY PAUSE "
+    "TEARDOWN GET_PARAMETER SET_PARAMETER REDIRECT RECORD FLUSH"
+).split()
+
+
+class _Probe:
+    complete = False
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def _llhttp_takes(method: str) -> bool:
+    """Whether llhttp parses `method` as a plain request (CONNECT is an upgrade to it: not plain)."""
+    probe = _Probe()
+    parser = httptools.HttpRequestParser(probe)
+    try:
+        parser.feed_data(f"{method} /x HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+        return False
+    return probe.complete and parser.get_method() == method.encode() and not parser.should_upgrade()
+
+
+# Method tokens the fast path takes: llhttp parses these exactly as sent (it matches case).
+FAST_METHODS = frozenset(method.encode() for method in _LLHTTP_CANDIDATES if _llhttp_takes(method))
+_LONGEST_METHOD = max(map(len, FAST_METHODS))
+# Starts of a request that may yet turn out to be a fast method: wait for more bytes.
+_METHOD_PREFIXES = frozenset(method[:n] for method in FAST_METHODS for n in range(len(method)))
+
+
+def fast_method(data: bytes, start: int) -> bool | None:
+    """Whether the request at `start` has a method llhttp takes; None when too little has arrived."""
+    space = data.find(b" ", start, start + _LONGEST_METHOD + 1)
+    if space != -1:
+        return data[start:space] in FAST_METHODS
+    return None if data[start : start + _LONGEST_METHOD + 1] in _METHOD_PREFIXES else False
+
+
+class _HandOver(Exception):
+    """Raised from llhttp's callback to stop at a request that the h11 protocol must parse."""
+
+
+# Where the fast path is in a connection's stream: it feeds llhttp in pieces that end where a
+# message may end, so that it always knows where the next one starts.
+_BOUNDARY, _HEAD, _LENGTH, _CHUNKED, _UNSYNCED = range(5)
+_BLANK_LINE = b"\r\n\r\n"
+
+
+class FastPathProtocol(HardenedHttpToolsProtocol):
+    """The default: httptools (llhttp) for the methods it knows, the h11 protocol for the rest.
+
+    At the start of each request it reads the method token. One llhttp takes is parsed here; any
+    other (FOO, lowercase get, an Upgrade or CONNECT request, which llhttp treats as a protocol
+    switch) makes it hand the connection, with the bytes already read, to `FallbackH11Protocol`,
+    which hands it back when that request is answered. A request start is known exactly because
+    llhttp is fed in pieces that end where a message can end: at a head's blank line, after a
+    Content-Length body's last byte, at a blank line inside a chunked body (the last chunk and
+    trailers end with one). Should llhttp ever begin a message elsewhere (it is strict about CRLF,
+    so only a parser change could do that), the protocol feeds it whole reads until one ends
+    between messages; meanwhile an unknown method gets the 400 the plain httptools protocol gives.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._phase = _BOUNDARY
+        self._body_left = 0
+        # The last bytes fed while looking for a blank line, which a read may split.
+        self._tail = b""
+        # The current head as fed (bounded by the head limit), for a hand-over at its end.
+        self._head_pieces: list[memoryview] = []
+        # The start of a request too short to tell its method yet.
+        self._partial = b""
+        # Bytes for the h11 protocol, held while responses to earlier requests are still due.
+        self._handoff: list[bytes] | None = None
+        self._at_rest = True
+
+    def data_received(self, data: bytes) -> None:
+        if self._handoff is not None:
+            self._handoff.append(data)
+            return
+        super().data_received(data)
+
+    def _feed(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        if self._partial:
+            data, self._partial, self._head_bytes = self._partial + data, b"", 0
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while pos < end and not self._lingering and not self._retired and self._handoff is None:
+            phase = self._phase
+            if phase == _BOUNDARY:
+                while pos < end and data[pos] in b"\r\n":
+                    pos += 1  # llhttp skips empty lines before a request; h11 would refuse them
+                if pos == end:
+                    return
+                verdict = fast_method(data, pos)
+                if verdict is None:
+                    self._partial = data[pos:]
+                    self._head_bytes = len(self._partial)  # the head has begun (a 408 is due)
+                    return
+                if not verdict:
+                    self._hand_over(data[pos:])
+                    return
+                self._phase = _HEAD
+                self._tail = b""
+                self._head_pieces.clear()
+            elif phase == _HEAD:
+                room = self.limits.max_head_bytes - self._head_bytes
+                if room <= 0:
+                    self.refuse(431, head_too_large(self.limits))
+                    return
+                cut = self._blank_line_end(data, pos, min(end, pos + room))
+                piece = view[pos:cut]
+                self._head_bytes += cut - pos
+                self._head_pieces.append(piece)
+                self._keep_tail(piece)
+                pos = cut
+                if self._parse(piece):
+                    self._hand_over(b"".join(self._head_pieces) + data[pos:])
+                    return
+            elif phase == _LENGTH:
+                cut = min(end, pos + self._body_left)
+                self._body_left -= cut - pos
+                self._parse(view[pos:cut])
+                pos = cut
+            elif phase == _CHUNKED:
+                cut = self._blank_line_end(data, pos, end)
+                piece = view[pos:cut]
+                self._keep_tail(piece)
+                self._parse(piece)
+                pos = cut
+            else:
+                self._parse(view[pos:] if pos else data)
+                pos = end
+                if self._at_rest:
+                    self._phase = _BOUNDARY  # this read ended between messages: in step again
+
+    def _blank_line_end(self, data: bytes, start: int, stop: int) -> int:
+        """Where the first blank line from `start` ends (counting bytes fed before), else `stop`."""
+        if self._tail:
+            probe = self._tail + data[start : start + 3]
+            found = probe.find(_BLANK_LINE)
+            if found != -1:
+                return min(stop, start + found + len(_BLANK_LINE) - len(self._tail))
+        found = data.find(_BLANK_LINE, start, stop)
+        return stop if found == -1 else found + len(_BLANK_LINE)
+
+    def _keep_tail(self, piece: memoryview) -> None:
+        self._tail = bytes(piece[-3:]) if len(piece) >= 3 else (self._tail + bytes(piece))[-3:]
+
+    def _parse(self, piece: memoryview | bytes) -> bool:
+        """Feed llhttp; True when it stopped at a request for the h11 protocol."""
+        try:
+            self.parser.feed_data(piece)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HandOver):
+                return True
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("")
+        except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("")
+        except httptools.HttpParserUpgrade:
+            pass  # not reached: upgrades are handed over before llhttp pauses for them
+        return False
+
+    def _hand_over(self, data: bytes) -> None:
+        """Give the connection to the h11 protocol from this request on, once earlier ones are answered."""
+        if self.pipeline or (self.cycle is not None and not self.cycle.response_complete):
+            self._handoff = [data]
+            self.flow.pause_reading()
+            return
+        self._switch(FallbackH11Protocol, data)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if (
+            self._handoff is not None
+            and not self.pipeline
+            and self.cycle.response_complete
+            and not self.transport.is_closing()
+        ):
+            data, self._handoff = b"".join(self._handoff), None
+            self._switch(FallbackH11Protocol, data)
+
+    # llhttp's callbacks, which move the phase on.
+
+    def on_message_begin(self) -> None:
+        if self._phase != _HEAD:
+            self._phase = _UNSYNCED  # llhttp began a message where we saw no boundary
+        self._at_rest = False
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        if self._phase == _HEAD:
+            if self.parser.should_upgrade():
+                # llhttp would skip the body of an Upgrade request and drop what follows: h11
+                # takes it like any other (nothing here switches protocols).
+                raise _HandOver
+            self._head_pieces.clear()  # they may hold a whole read: not kept past the head
+        super().on_headers_complete()
+        if self._phase == _HEAD:
+            if self._body_length == CHUNKED:
+                self._phase = _CHUNKED
+                self._tail = b""
+            else:
+                self._phase = _LENGTH  # with no body, on_message_complete follows at once
+                self._body_left = self._body_length
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._at_rest = True
+        if self._phase != _UNSYNCED:
+            self._phase = _BOUNDARY
+
+
+class FallbackH11Protocol(HardenedH11Protocol):
+    """The h11 protocol that takes a connection from `FastPathProtocol` for one request or more.
+
+    When a request/response cycle ends it hands the connection back, with what h11 has buffered
+    (a pipelined request), so that a connection that sent one FOO is not on the slow parser for
+    good.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn.on_next_cycle = self._hand_back
+
+    def _hand_back(self) -> None:
+        if self._lingering or self.transport.is_closing():
+            return
+        data, closed = self.conn.trailing_data
+        if closed:
+            return
+        self.conn.retired = True
+        self._switch(FastPathProtocol, data)
+
+    def _let_go(self) -> None:
+        self.conn.on_next_cycle = None
+
+
+# --http: the protocol class serving each connection (each starts on this one).
+PROTOCOLS: dict[str, type[asyncio.Protocol]] = {
+    "auto": FastPathProtocol,
+    "h11": HardenedH11Protocol,
+    "httptools": HardenedHttpToolsProtocol,
+}

@@ -30,7 +30,7 @@ def test_a_server_on_postgresql_keeps_captures_across_restarts(start_server, dat
     with httpx.Client(base_url=again.url, timeout=10) as http:
         stored = http.get(f"/api/bins/{bin_id}/requests/{request_id}").json()
         assert stored["body"] == '{"a": 1}'
-        assert ["x-dup", "1"] in stored["headers"]
+        assert ["X-Dup", "1"] in stored["headers"]  # as sent
 
 
 def test_two_servers_share_bins_captures_and_live_events(start_server, database_url: str, tmp_path) -> None:

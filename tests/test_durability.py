@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 import httpx
+import pytest
 from conftest import ServerProcess
 
 
@@ -23,7 +24,13 @@ def stored_sub_paths(url: str, bin_id: str) -> list[str]:
 
 
 async def load_until(
-    server: ServerProcess, bin_id: str, acknowledged: list[str], *, stop_after: int, sig: int
+    server: ServerProcess,
+    bin_id: str,
+    acknowledged: list[str],
+    *,
+    stop_after: int,
+    sig: int,
+    method: str = "POST",
 ) -> None:
     """Keep 32 clients sending until `stop_after` captures are acknowledged, then signal the server."""
     enough = asyncio.Event()
@@ -33,7 +40,7 @@ async def load_until(
             for n in range(100_000):
                 marker = f"/m/{worker}-{n}"
                 try:
-                    response = await http.post(f"/b/{bin_id}{marker}", content=b"x" * 512)
+                    response = await http.request(method, f"/b/{bin_id}{marker}", content=b"x" * 512)
                 except httpx.HTTPError:
                     return  # the server is gone
                 if response.status_code == 200:
@@ -49,13 +56,17 @@ async def load_until(
     await asyncio.wait_for(asyncio.gather(*senders), 60)
 
 
-def test_sigkill_under_concurrent_load_loses_no_acknowledged_request(start_server, tmp_path) -> None:
+# POST is parsed by llhttp and FOO by h11 on the default server (`--http auto`).
+@pytest.mark.parametrize("method", ["POST", "FOO"])
+def test_sigkill_under_concurrent_load_loses_no_acknowledged_request(
+    start_server, tmp_path, method: str
+) -> None:
     db_path = tmp_path / "crash.db"
     server = start_server(db_path=db_path)
     bin_id = httpx.post(f"{server.url}/api/bins").json()["id"]
     acknowledged: list[str] = []
 
-    asyncio.run(load_until(server, bin_id, acknowledged, stop_after=500, sig=signal.SIGKILL))
+    asyncio.run(load_until(server, bin_id, acknowledged, stop_after=500, sig=signal.SIGKILL, method=method))
     assert server.process.wait(10) == -signal.SIGKILL
 
     restarted = start_server(db_path=db_path)

@@ -95,17 +95,17 @@ async def test_byte_exact_replay(
     assert result.error is None and result.status == 200 and result.ok
     [received] = target.wait_for(1)
     assert received.request_line == b"POST /hook/github/push?b=2&a=1&a=3 HTTP/1.1"
-    # The server lowercases names on capture; everything else is as sent, in order, nothing added.
+    # As sent (names in their case), in order, nothing added; Host and Content-Length for the target.
     assert received.header_list() == [
-        ("host", f"127.0.0.1:{target.port}"),
-        ("x-dup", "first"),
-        ("content-type", content_type),
-        ("x-other", "1"),
-        ("x-dup", "second"),
-        *([("content-encoding", encoding)] if encoding else []),
-        ("user-agent", "GitHub-Hookshot/044aadd"),
-        ("x-dup", "third"),
-        ("content-length", str(len(body))),
+        ("Host", f"127.0.0.1:{target.port}"),
+        ("X-Dup", "first"),
+        ("Content-Type", content_type),
+        ("X-Other", "1"),
+        ("X-Dup", "second"),
+        *([("Content-Encoding", encoding)] if encoding else []),
+        ("User-Agent", "GitHub-Hookshot/044aadd"),
+        ("X-Dup", "third"),
+        ("Content-Length", str(len(body))),
     ]
     assert received.body == body
     assert result.request_headers == received.header_list()
@@ -130,11 +130,12 @@ async def test_overrides_are_applied(server: ServerProcess, bin_id: str, target:
     assert result.status == 200, result.error
     [received] = target.wait_for(1)
     assert received.request_line == b"PUT /base/edited/path?x=1&x=2 HTTP/1.1"
+    # Host and Content-Length are spelt as the sender spelt its own.
     assert received.header_list() == [
-        ("host", f"127.0.0.1:{target.port}"),
+        ("Host", f"127.0.0.1:{target.port}"),
         ("X-Dup", "only"),
         ("content-type", "text/plain"),
-        ("content-length", "10"),
+        ("Content-Length", "10"),
         ("X-New", "added"),
     ]
     assert received.body == b"new \x00 body"
@@ -148,7 +149,7 @@ async def test_whole_header_list_replaced_and_empty_body(target: RecordingTarget
     [received] = target.wait_for(1)
     assert received.request_line == b"GET /sub?q=1 HTTP/1.1"
     # A GET without a body and without framing headers gets no Content-Length.
-    assert received.header_list() == [("host", f"127.0.0.1:{target.port}"), ("X-Only", "this")]
+    assert received.header_list() == [("Host", f"127.0.0.1:{target.port}"), ("X-Only", "this")]
     assert received.body == b""
 
 
@@ -498,3 +499,25 @@ def test_replaced_headers_name_every_variant_of_a_scheme() -> None:
 )
 def test_confined_path_stays_under_the_target(sub_path: str, confined: str) -> None:
     assert confined_path(sub_path) == confined
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        # Captured before names kept their case: all lowercase, as then.
+        (
+            [("host", "a"), ("x-dup", "1"), ("content-length", "2"), ("x-dup", "2")],
+            [("host", "t:1"), ("x-dup", "1"), ("content-length", "2"), ("x-dup", "2")],
+        ),
+        # As received: Host and Content-Length follow the sender's spelling, the rest is kept.
+        (
+            [("Host", "a"), ("X-Dup", "1"), ("x-dup", "2"), ("Transfer-Encoding", "chunked")],
+            [("Host", "t:1"), ("X-Dup", "1"), ("x-dup", "2"), ("Content-Length", "2")],
+        ),
+        ([("X-Only", "1")], [("host", "t:1"), ("X-Only", "1"), ("content-length", "2")]),
+    ],
+)
+def test_outbound_header_names_follow_the_capture(
+    headers: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    assert build_outbound(make_captured(headers=headers), "http://t:1/").headers == expected

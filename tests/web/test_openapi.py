@@ -164,7 +164,7 @@ summary = page.items[0]
 assert (summary.method, summary.sub_path, summary.query) == ("POST", "/github", "attempt=1")
 full = get_request.sync(bin.id, summary.id, client=client)
 assert isinstance(full, RequestOut)
-assert ["x-github-event", "push"] in full.headers and full.query_params == [["attempt", "1"]]
+assert ["X-GitHub-Event", "push"] in full.headers and full.query_params == [["attempt", "1"]]
 body = get_body.sync(bin.id, summary.id, client=client)
 assert isinstance(body, File) and body.payload.read() == b'{"ref": "refs/heads/main"}'
 
