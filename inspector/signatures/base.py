@@ -165,6 +165,35 @@ def parse_pairs(value: str, separator: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def stamped_signatures(
+    provider: str,
+    header: str,
+    value: str,
+    *,
+    separator: str,
+    stamp: str,
+    signature: str,
+    no_signature_hints: list[str] | None = None,
+) -> tuple[str, float, list[str]] | Verdict:
+    """A "t=…,v1=…" style header read: its timestamp as sent and as seconds, and every signature in
+    it (several while a secret is rolled); or the verdict that says which part is missing."""
+    pairs = parse_pairs(value, separator)
+    sent = next((item for key, item in pairs if key == stamp), None)
+    timestamp = parse_timestamp(sent)
+    if sent is None or timestamp is None:
+        return failed(provider, f"{header} has no usable {stamp}= timestamp.", header=header, received=value)
+    signatures = [item for key, item in pairs if key == signature]
+    if not signatures:
+        return failed(
+            provider,
+            f"{header} has no {signature}= signature.",
+            header=header,
+            received=value,
+            hints=no_signature_hints,
+        )
+    return sent, timestamp, signatures
+
+
 # --- time ------------------------------------------------------------------------------------
 
 

@@ -10,11 +10,9 @@ from inspector.signatures.base import (
     Verdict,
     display,
     epoch,
-    failed,
     missing,
-    parse_pairs,
-    parse_timestamp,
     seconds_option,
+    stamped_signatures,
     utf8,
 )
 from inspector.signatures.engine import HmacScheme, check_hmac
@@ -46,16 +44,10 @@ def verify(
     value = request.header(SCHEME.header)
     if value is None:
         return missing(NAME, SCHEME.header)
-    pairs = parse_pairs(value, ",")
-    stamp = next((item for key, item in pairs if key == "t"), None)
-    signatures = [item for key, item in pairs if key == "v1"]
-    timestamp = parse_timestamp(stamp)
-    if stamp is None or timestamp is None:
-        return failed(
-            NAME, f"{SCHEME.header} has no usable t= timestamp.", header=SCHEME.header, received=value
-        )
-    if not signatures:
-        return failed(NAME, f"{SCHEME.header} has no v1= signature.", header=SCHEME.header, received=value)
+    read = stamped_signatures(NAME, SCHEME.header, value, separator=",", stamp="t", signature="v1")
+    if isinstance(read, Verdict):
+        return read
+    stamp, timestamp, signatures = read
     return check_hmac(
         SCHEME,
         request=request,

@@ -14,11 +14,9 @@ from inspector.signatures.base import (
     Verdict,
     display,
     epoch,
-    failed,
     missing,
-    parse_pairs,
-    parse_timestamp,
     seconds_option,
+    stamped_signatures,
     text_option,
     tidy,
     utf8,
@@ -98,14 +96,10 @@ def verify(
     value = request.header(HEADER)
     if value is None:
         return missing(NAME, HEADER)
-    pairs = parse_pairs(value, ",")
-    stamp = next((item for key, item in pairs if key == "ts"), None)
-    signatures = [item for key, item in pairs if key == "v1"]
-    timestamp = parse_timestamp(stamp)
-    if stamp is None or timestamp is None:
-        return failed(NAME, f"{HEADER} has no usable ts= timestamp.", header=HEADER, received=value)
-    if not signatures:
-        return failed(NAME, f"{HEADER} has no v1= signature.", header=HEADER, received=value)
+    read = stamped_signatures(NAME, HEADER, value, separator=",", stamp="ts", signature="v1")
+    if isinstance(read, Verdict):
+        return read
+    stamp, timestamp, signatures = read
     resource_id = data_id(request)
     request_id = request.header(REQUEST_ID_HEADER)
     hints = list(HINTS)

@@ -10,11 +10,9 @@ from inspector.signatures.base import (
     Verdict,
     display,
     epoch,
-    failed,
     missing,
-    parse_pairs,
-    parse_timestamp,
     seconds_option,
+    stamped_signatures,
     utf8,
 )
 from inspector.signatures.engine import HmacScheme, check_hmac
@@ -37,16 +35,10 @@ def verify(
     value = request.header(SCHEME.header)
     if value is None:
         return missing(NAME, SCHEME.header)
-    pairs = parse_pairs(value, ";")
-    stamp = next((item for key, item in pairs if key == "ts"), None)
-    timestamp = parse_timestamp(stamp)
-    signatures = [item for key, item in pairs if key == "h1"]
-    if stamp is None or timestamp is None:
-        return failed(
-            NAME, "Paddle-Signature has no usable ts= timestamp.", header=SCHEME.header, received=value
-        )
-    if not signatures:
-        return failed(NAME, "Paddle-Signature has no h1= signature.", header=SCHEME.header, received=value)
+    read = stamped_signatures(NAME, SCHEME.header, value, separator=";", stamp="ts", signature="h1")
+    if isinstance(read, Verdict):
+        return read
+    stamp, timestamp, signatures = read
     hints = [
         "Paddle signs with the notification destination's secret key (pdl_ntfset_...), shown under "
         "Developer Tools > Notifications; sandbox and live differ."

@@ -10,11 +10,10 @@ from inspector.signatures.base import (
     Verdict,
     display,
     epoch,
-    failed,
     missing,
     parse_pairs,
-    parse_timestamp,
     seconds_option,
+    stamped_signatures,
     utf8,
 )
 from inspector.signatures.engine import HmacScheme, check_hmac
@@ -50,6 +49,9 @@ def _secret_hints(secret: str) -> list[str]:
     ]
 
 
+V0_ONLY = ["Only v0 signatures were sent: those are Stripe's test-mode placeholders, not real signatures."]
+
+
 def verify(
     request: CapturedRequest, secret: str, now: datetime | float, *, tolerance: float | None = None
 ) -> Verdict:
@@ -58,25 +60,19 @@ def verify(
     value = request.header(SCHEME.header)
     if value is None:
         return missing(NAME, SCHEME.header)
-    pairs = parse_pairs(value, ",")
-    stamp = next((item for key, item in pairs if key == "t"), None)
-    signatures = [item for key, item in pairs if key == "v1"]
-    timestamp = parse_timestamp(stamp)
-    if stamp is None or timestamp is None:
-        return failed(
-            NAME, "Stripe-Signature has no usable t= timestamp.", header=SCHEME.header, received=value
-        )
-    if not signatures:
-        hint = [
-            "Only v0 signatures were sent: those are Stripe's test-mode placeholders, not real signatures."
-        ]
-        return failed(
-            NAME,
-            "Stripe-Signature has no v1= signature.",
-            header=SCHEME.header,
-            received=value,
-            hints=hint if any(key == "v0" for key, _ in pairs) else [],
-        )
+    test_mode = any(key == "v0" for key, _ in parse_pairs(value, ","))
+    read = stamped_signatures(
+        NAME,
+        SCHEME.header,
+        value,
+        separator=",",
+        stamp="t",
+        signature="v1",
+        no_signature_hints=V0_ONLY if test_mode else None,
+    )
+    if isinstance(read, Verdict):
+        return read
+    stamp, timestamp, signatures = read
     return check_hmac(
         SCHEME,
         request=request,
