@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,9 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         verifier.start()
         deliveries.start()
         sweeper.start()
+        # What start-up built lives as long as the process: frozen out of the collector's way, each
+        # full collection walks only what requests made since (about 4% of a capture's CPU before).
+        gc.freeze()
         log.info("store ready", database=database_name(settings))
 
     async def stop() -> None:
