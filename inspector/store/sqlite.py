@@ -75,6 +75,12 @@ _EVICT_OLDEST = (
 )
 
 
+async def _quietly_roll_back(conn: aiosqlite.Connection) -> None:
+    # The failure being handled is the one to report; a failed rollback adds nothing to it.
+    with contextlib.suppress(Exception):
+        await conn.execute("ROLLBACK")
+
+
 def _lock_file(path: Path) -> IO[bytes]:
     """Hold `path`.lock for as long as the store is open: one process per database file.
 
@@ -257,14 +263,25 @@ class SQLiteStore(Store):
         first_id = self._last_id + 1
         self._last_id += len(batch)
         values = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
+        added = Counter(request.bin_id for request, _ in batch)
         inserted = 0
         failure: Exception | None = None
         try:
+            excess = await self._excess(conn, added)
+            if excess:
+                # A full bin's oldest go in the transaction that brings its newest: one commit (one
+                # sync) for both, and no reader ever sees a bin holding more than its limit.
+                await conn.execute("BEGIN IMMEDIATE")
             for start in range(0, len(values), _ROWS_PER_STATEMENT):
                 chunk = values[start : start + _ROWS_PER_STATEMENT]
-                # The writer runs in autocommit mode: the statement is its own transaction.
+                # Without BEGIN, the writer's autocommit makes the statement its own transaction.
                 cursor = await conn.execute(_insert_requests(len(chunk)), [v for row in chunk for v in row])
                 inserted += cursor.rowcount
+            for bin_id, count in excess.items():
+                # One DELETE per full bin per group commit, walking only the rows it removes.
+                await conn.execute(_EVICT_OLDEST, (bin_id, count))
+            if excess:
+                await conn.execute("COMMIT")
         except Exception as exc:
             log.error("commit failed", error=str(exc), requests=len(batch))
             failure = (
@@ -272,19 +289,20 @@ class SQLiteStore(Store):
                 if isinstance(exc, sqlite3.OperationalError)
                 else exc
             )
+            if conn.in_transaction:
+                await _quietly_roll_back(conn)
+            self._counts.clear()  # whatever was counted may not have happened
         stored: set[int] | None = None
-        if inserted != len(batch):
-            # Rare: a bin vanished, or a statement failed after earlier ones committed.
+        if inserted != len(batch) or failure is not None:
+            # Rare: a bin vanished, or a statement failed (after earlier ones committed, in autocommit).
             ids = [row[0] for row in values]
             found = await conn.execute_fetchall(
                 f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids
             )
             stored = {row[0] for row in found}
-        committed = [
-            request.bin_id for n, (request, _) in enumerate(batch) if stored is None or first_id + n in stored
-        ]
-        if committed:
-            await self._keep_within_limits(Counter(committed))
+        if stored is not None:
+            for bin_id in added:
+                self._counts.pop(bin_id, None)  # counted again when next needed
         for n, (request, future) in enumerate(batch):
             if future.done():  # the capture was cancelled; a committed row stays all the same
                 continue
@@ -294,27 +312,19 @@ class SQLiteStore(Store):
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 
-    async def _keep_within_limits(self, added: Counter[str]) -> None:
-        """Keep each bin to its newest max_requests: the oldest go, the newest are never refused.
-
-        Runs once per group commit, so a busy full bin loses its oldest requests in one DELETE per
-        commit, not one per capture; the DELETE walks only the rows it removes (oldest first).
-        """
-        conn = self._require_writer()
-        try:
-            for bin_id, count in added.items():
-                if bin_id in self._counts:
-                    self._counts[bin_id] += count
-                else:
-                    self._counts[bin_id] = await self._counted(conn, bin_id)
-                limit = await self._limit_of(bin_id)
-                excess = self._counts[bin_id] - limit
-                if excess > 0:
-                    await conn.execute(_EVICT_OLDEST, (bin_id, excess))
-                    self._counts[bin_id] = limit
-        except Exception as exc:  # the requests are committed; keeping too many is not worth failing them
-            self._counts.clear()
-            log.error("eviction failed", error=str(exc))
+    async def _excess(self, conn: aiosqlite.Connection, added: Counter[str]) -> dict[str, int]:
+        """Keep each bin to its newest max_requests: how many of each bin's oldest must go once
+        `added` commits (the newest are never refused). Counts are taken as if it has committed."""
+        excess: dict[str, int] = {}
+        for bin_id, count in added.items():
+            if bin_id not in self._counts:
+                self._counts[bin_id] = await self._counted(conn, bin_id)
+            limit = await self._limit_of(bin_id)
+            over = self._counts[bin_id] + count - limit
+            if over > 0:
+                excess[bin_id] = over
+            self._counts[bin_id] = min(self._counts[bin_id] + count, limit)
+        return excess
 
     async def _limit_of(self, bin_id: str) -> int:
         if bin_id not in self._limits:

@@ -6,10 +6,11 @@ Everything the port promises is tested for both stores in test_contract.py.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
-from storetools import make_bin
+from storetools import make_bin, make_request
 
 from inspector.store import SchemaTooNew, StoreLocked
 from inspector.store.sqlite import SQLiteStore
@@ -88,3 +89,35 @@ async def test_a_file_from_a_newer_version_is_refused_untouched_and_unlocked(tmp
     # Refused, it holds nothing: a second attempt fails the same way, not with "locked".
     with pytest.raises(SchemaTooNew):
         await SQLiteStore(path).open()
+
+
+async def test_a_full_bin_never_shows_more_than_its_limit(tmp_path: Path) -> None:
+    # The oldest go in the transaction that brings the newest: a reader between two statements
+    # would otherwise see the bin one batch over its limit.
+    store = SQLiteStore(tmp_path / "full.db", max_requests=5)
+    await store.open()
+    try:
+        await store.create_bin(make_bin())
+        seen = {"looks": 0, "most": 0}
+        stop = threading.Event()
+
+        def watch() -> None:
+            with sqlite3.connect(tmp_path / "full.db") as conn:
+                while not stop.is_set():
+                    (count,) = conn.execute(
+                        "SELECT COUNT(*) FROM requests WHERE bin_id = 'bin-one'"
+                    ).fetchone()
+                    seen["looks"] += 1
+                    seen["most"] = max(seen["most"], count)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            for _ in range(300):  # each its own group commit
+                await store.add_request(make_request())
+        finally:
+            stop.set()
+            watcher.join(10)
+        assert seen["looks"] > 100 and seen["most"] == 5
+    finally:
+        await store.close()
