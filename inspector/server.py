@@ -502,6 +502,57 @@ class HardenedH11Protocol(_Deadlines, H11Protocol):
             self._body_complete()
 
 
+class _HeadWithBody:
+    """The transport as one request's cycle (uvicorn's httptools side) sees it.
+
+    uvicorn writes a response's head and its body separately, and each write is a send on the
+    socket. A head that announces a body (a Content-Length, not HEAD) is held until the body's
+    first bytes, so that a small answer such as a capture's leaves in one send; a response body
+    that is streamed (chunked) is not held up waiting for it. Anything else passes through.
+    """
+
+    __slots__ = ("_cycle", "_head", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        # Until the head is written: the cycle says whether the write at hand is the head.
+        self._cycle = cycle
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+            return
+        cycle = self._cycle
+        if cycle is not None and cycle.response_started:
+            # The first write since the response started is its head (an earlier one was a
+            # 100 Continue). Let go of the cycle: it refers to us.
+            self._cycle = None
+            if (
+                cycle.chunked_encoding is False
+                and cycle.expected_content_length
+                and cycle.scope["method"] != "HEAD"
+            ):
+                self._head = data
+                return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        # uvicorn closes after an application error: what it wrote goes out first, as before.
+        if self._head is not None:
+            self._transport.write(self._head)
+            self._head = None
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines, a head limit answered with 431, and strict framing."""
 
@@ -525,7 +576,10 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
         problem, self._body_length = body_framing(http_version, self.headers)
         if problem:
             raise FramingRefused(problem)  # stops llhttp; uvicorn then calls send_400_response
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle:
+            self.cycle.transport = _HeadWithBody(self.transport, self.cycle)  # type: ignore[assignment]
         self._head_complete()
 
     def on_message_complete(self) -> None:

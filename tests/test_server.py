@@ -537,3 +537,49 @@ async def test_a_connection_keeps_one_protocol_of_each_kind_across_hand_overs() 
     assert len(set(map(id, transport.protocols))) == 2
     assert transport.get_protocol() is fast
     assert state.connections == {fast}
+
+
+async def test_a_response_head_leaves_with_its_body() -> None:
+    """A small answer is one write (one send on the socket), not a head and then a body."""
+    transport, _, _ = connected()
+    await exchange(transport, request("POST", "/x", b"hi"), 1)
+    (answer,) = transport.writes
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\n" + ANSWER)
+    # 100 Continue goes out at once, before the body it asks for; then the answer in one write.
+    transport.writes.clear()
+    head = b"POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+    transport.get_protocol().data_received(head)  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert transport.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    await exchange(transport, b"hi", 1)
+    assert len(transport.writes) == 2 and transport.writes[1].endswith(ANSWER)
+
+
+async def test_a_response_head_is_not_held_when_no_body_write_may_follow_soon() -> None:
+    """Held only for a body that must follow: not for a streamed (chunked) body, not for HEAD, and
+    what an application wrote before failing goes out before the connection closes."""
+    release = asyncio.Event()
+    transport, _, _ = connected({"release": release})
+    transport.get_protocol().data_received(request("POST", "/stream", b"hi"))  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"transfer-encoding: chunked" in head
+    release.set()
+    await exchange(transport, b"", 1)
+
+    transport.writes.clear()
+    transport.get_protocol().data_received(b"HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n")  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"content-length: 11" in head
+
+    transport.writes.clear()
+    transport.get_protocol().data_received(request("POST", "/fail", b"hi"))  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+    assert transport.closed
