@@ -242,6 +242,8 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
     roomy = Server("inspector", "auto", args, workdir, extra=("--max-requests", "100000000"))
     h11 = Server("inspector", "h11", args, workdir)
     baseline = Server("inspector", "h11", args, workdir, args.baseline_tree) if args.baseline_tree else None
+    other_auto = Server("inspector", "auto", args, workdir, args.auto_tree) if args.auto_tree else None
+    servers = [server for server in (auto, roomy, h11, baseline, other_auto) if server is not None]
     cases = [
         ("raw ASGI, uvicorn+httptools (ceiling)", raw_fast, "/b/x/bench", post),
         ("raw ASGI, uvicorn+h11", raw_h11, "/b/x/bench", post),
@@ -252,6 +254,9 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
     ]
     if baseline:
         cases.append((f"inspector before the change ({args.baseline_tree}, h11)", baseline, None, post))
+    if other_auto:
+        cases.append((f"inspector from {args.auto_tree}, --http auto", other_auto, None, post))
+        cases.append((f"inspector from {args.auto_tree}, --http auto, 95/5 mix", other_auto, None, mix))
     runs: dict[str, list[tuple[Run, float]]] = {name: [] for name, *_ in cases}
     rss: dict[str, list[int]] = {}
     try:
@@ -264,7 +269,7 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
         warm = argparse.Namespace(**{**vars(args), "duration": 2})
         for name, _, _, script in cases:  # warm up; this also fills each bin to its limit
             wrk(targets[name], warm, script)
-        for server in (auto, roomy, h11, *([baseline] if baseline else [])):
+        for server in servers:
             rss[server.url] = [rss_kib(server.process.pid)]
         for _ in range(args.runs):
             for name, server, _, script in cases:  # alternating: drift hits each alike
@@ -272,14 +277,14 @@ def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
                 run = wrk(targets[name], args, script)
                 used = cpu_seconds([server.process.pid]) - before
                 runs[name].append((run, used / max(1, run.completed - run.non_2xx) * 1e6))
-        for server in (auto, roomy, h11, *([baseline] if baseline else [])):
+        for server in servers:
             rss[server.url].append(rss_kib(server.process.pid))
         odd = {
             method: httpx.request(method, targets[cases[2][0]] + "/odd", content=b"x").status_code
             for method in ("FOO", "PROPFIND", "get")
         }
     finally:
-        for server in (raw_fast, raw_h11, auto, roomy, h11, *([baseline] if baseline else [])):
+        for server in (raw_fast, raw_h11, *servers):
             server.stop()
     ceiling = statistics.median(run.requests_per_s for run, _ in runs[cases[0][0]])
     results = []
@@ -516,6 +521,12 @@ def main() -> None:
         type=Path,
         help="with --compare, also run `inspector serve` from this checkout (say, `git worktree add`"
         " of the commit before a change)",
+    )
+    parser.add_argument(
+        "--auto-tree",
+        type=Path,
+        help="with --compare, also run the default server (--http auto) from this checkout, all-POST"
+        " and under the method mix (say, the main branch against a change to the HTTP layer)",
     )
     parser.add_argument("--synchronous", default="full", help="SQLite synchronous setting for the server")
     parser.add_argument("--server-cpu", default="0")

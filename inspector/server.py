@@ -212,6 +212,11 @@ class _Deadlines:
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
+        self._connection_state(retired=False)
+        # A fresh connection owes us a request head: an idle one is closed, not kept forever.
+        self._arm(self.limits.header_timeout, self._head_overdue)
+
+    def _connection_state(self, *, retired: bool) -> None:
         # One deadline at a time: when it is due and what then. Requests move it several times
         # each, so it is a number; the timer behind it is re-armed only when it fires early or
         # must fire sooner (a timer per move cost more than the rest of this class).
@@ -219,13 +224,21 @@ class _Deadlines:
         self._on_due: Callable[[], None] = self._head_overdue
         self._timer: asyncio.TimerHandle | None = None
         self._lingering = False
-        # Set once the connection has been handed to another protocol (see `_switch`).
-        self._retired = False
+        # True while another protocol has the connection (see `_switch`).
+        self._retired = retired
+        # The protocol that takes the connection at a hand-over, once there has been one: both
+        # live as long as the connection, so that a hand-over builds nothing.
+        self._partner: _Deadlines | None = None
+        # True while a hand-over from this protocol is in progress: its callers' frames are still
+        # on the stack, so it must not be handed the connection again until they return.
+        self._switching = False
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """Reset what the parser was doing: the next bytes start a request."""
         self._awaiting = HEAD
         # Bytes received of the head being read; counted while nothing else is expected.
         self._head_bytes = 0
-        # A fresh connection owes us a request head: an idle one is closed, not kept forever.
-        self._arm(self.limits.header_timeout, self._head_overdue)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
@@ -233,6 +246,17 @@ class _Deadlines:
             self._timer.cancel()
             self._timer = None
         super().connection_lost(exc)  # type: ignore[misc]
+        # The pair refer to each other and to their parsers (whose callbacks are bound methods):
+        # unlinked here, they are freed at once rather than by the cyclic garbage collector.
+        partner, self._partner = self._partner, None
+        self._release()
+        if partner is not None:
+            partner._partner = None
+            partner._release()
+
+    def _release(self) -> None:
+        self._on_due = _nothing  # a bound method of our own: a reference cycle
+        self._let_go()
 
     def data_received(self, data: bytes) -> None:
         if self._lingering:
@@ -324,13 +348,12 @@ class _Deadlines:
         self.flow.resume_reading()
         self._arm(LINGER_SECONDS, self.transport.close)
 
-    def _switch(self, protocol_class: type[_Deadlines], data: bytes) -> None:
-        """Hand the connection to a new protocol of `protocol_class`, which parses `data` first.
+    def _switch(self, data: bytes) -> None:
+        """Hand the connection to the partner protocol, which parses `data` first.
 
         Only between messages with no response in flight: each protocol's cycles write to the
         transport themselves, so answers stay in order only if one protocol has requests at a time.
         """
-        transport = self.transport
         head_due = self._due if self._on_due == self._head_overdue else None
         self._retired = True
         self._cancel()
@@ -339,20 +362,53 @@ class _Deadlines:
             self._timer = None
         self._unset_keepalive_if_required()  # type: ignore[attr-defined]
         self.connections.discard(self)  # type: ignore[attr-defined]
-        self.flow.resume_reading()  # the new protocol's flow control starts with reading on
-        successor = protocol_class(self.config, self.server_state, self.app_state, self.loop)  # type: ignore[attr-defined, call-arg]
-        successor.connection_made(transport)
-        transport.set_protocol(successor)  # type: ignore[arg-type]
-        self._on_due = _nothing  # a bound method of our own: a reference cycle
-        self._let_go()
-        successor._adopt(data, head_due)
+        # The partner starts with reading on (h11 resumes the transport itself, not the shared
+        # flow control, so the flag may say paused when it is not).
+        self.flow.resume_reading()
+        successor = self._partner
+        if successor is None or successor._switching:
+            # The first hand-over on this connection; or the partner is the one handing the
+            # connection back to us right now (a pipelined FOO after a FOO), and its callers would
+            # carry on as if it still had the connection: a new partner takes over from it.
+            if successor is not None:
+                successor._partner = None
+                successor._release()
+            successor = self._partner_class()(self.config, self.server_state, self.app_state, self.loop)  # type: ignore[attr-defined, call-arg]
+            successor._join(self)
+        self.transport.set_protocol(successor)  # type: ignore[arg-type]
+        self._switching = True
+        try:
+            successor._adopt(data, head_due)
+        finally:
+            self._switching = False
+
+    def _partner_class(self) -> type[_Deadlines]:
+        """The protocol class this one hands a connection to."""
+        raise NotImplementedError
+
+    def _join(self, partner: _Deadlines) -> None:
+        """Become `partner`'s partner on its connection, in place of `connection_made`.
+
+        The pair share the transport, what uvicorn found out about it, and its flow control: the
+        transport tells only the protocol it has now that writing must pause or may resume, and
+        either may have a response in flight when it does.
+        """
+        self.transport = partner.transport
+        self.flow = partner.flow
+        self.server = partner.server  # type: ignore[attr-defined]
+        self.client = partner.client  # type: ignore[attr-defined]
+        self.scheme = partner.scheme  # type: ignore[attr-defined]
+        self._connection_state(retired=True)
+        self._partner, partner._partner = partner, self
 
     def _let_go(self) -> None:
-        """Break the reference cycles through the parser, as uvicorn does when a connection is lost:
-        left to the cyclic garbage collector, they made a hand-over cost about a third more."""
+        """Break the reference cycles through the parser, as uvicorn does when a connection is lost."""
 
     def _adopt(self, data: bytes, head_due: float | None) -> None:
         """Take over a connection between messages, with `data` already read from it."""
+        self._retired = False
+        self.connections.add(self)  # type: ignore[attr-defined]
+        self._start_over()
         if data:
             if head_due is not None:
                 # The head began before the hand-over: its deadline stands.
@@ -361,7 +417,6 @@ class _Deadlines:
         else:
             # Between requests the keep-alive timeout applies, not the header deadline.
             self._cancel()
-            self._head_bytes = 0
             self.timeout_keep_alive_task = self.loop.call_later(  # type: ignore[attr-defined]
                 self.timeout_keep_alive,  # type: ignore[attr-defined]
                 self.timeout_keep_alive_handler,  # type: ignore[attr-defined]
@@ -427,7 +482,10 @@ class HardenedH11Protocol(_Deadlines, H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.conn = _StrictH11Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
+        self.conn = self._new_connection()
+
+    def _new_connection(self) -> _StrictH11Connection:
+        return _StrictH11Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
 
     def handle_events(self) -> None:
         cycle = self.cycle
@@ -442,6 +500,57 @@ class HardenedH11Protocol(_Deadlines, H11Protocol):
             self._head_complete()  # a new request: h11 gave us its head
         if self._awaiting == BODY and self.conn.their_state is not h11.SEND_BODY:
             self._body_complete()
+
+
+class _HeadWithBody:
+    """The transport as one request's cycle (uvicorn's httptools side) sees it.
+
+    uvicorn writes a response's head and its body separately, and each write is a send on the
+    socket. A head that announces a body (a Content-Length, not HEAD) is held until the body's
+    first bytes, so that a small answer such as a capture's leaves in one send; a response body
+    that is streamed (chunked) is not held up waiting for it. Anything else passes through.
+    """
+
+    __slots__ = ("_cycle", "_head", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        # Until the head is written: the cycle says whether the write at hand is the head.
+        self._cycle = cycle
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+            return
+        cycle = self._cycle
+        if cycle is not None and cycle.response_started:
+            # The first write since the response started is its head (an earlier one was a
+            # 100 Continue). Let go of the cycle: it refers to us.
+            self._cycle = None
+            if (
+                cycle.chunked_encoding is False
+                and cycle.expected_content_length
+                and cycle.scope["method"] != "HEAD"
+            ):
+                self._head = data
+                return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        # uvicorn closes after an application error: what it wrote goes out first, as before.
+        if self._head is not None:
+            self._transport.write(self._head)
+            self._head = None
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
@@ -467,7 +576,10 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
         problem, self._body_length = body_framing(http_version, self.headers)
         if problem:
             raise FramingRefused(problem)  # stops llhttp; uvicorn then calls send_400_response
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle:
+            self.cycle.transport = _HeadWithBody(self.transport, self.cycle)  # type: ignore[assignment]
         self._head_complete()
 
     def on_message_complete(self) -> None:
@@ -542,8 +654,15 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
     between messages; meanwhile an unknown method gets the 400 the plain httptools protocol gives.
     """
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    _phase = _BOUNDARY
+
+    def _start_over(self) -> None:
+        super()._start_over()
+        if self._phase != _BOUNDARY:
+            # We handed over in the middle of a message (an Upgrade request's head), where llhttp
+            # stopped with an error that it keeps: a new parser for the next request.
+            self.parser = httptools.HttpRequestParser(self)
+            self.parser.set_dangerous_leniencies(lenient_data_after_close=True)  # as uvicorn's
         self._phase = _BOUNDARY
         self._body_left = 0
         # The last bytes fed while looking for a blank line, which a read may split.
@@ -555,6 +674,9 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
         # Bytes for the h11 protocol, held while responses to earlier requests are still due.
         self._handoff: list[bytes] | None = None
         self._at_rest = True
+
+    def _partner_class(self) -> type[_Deadlines]:
+        return FallbackH11Protocol
 
     def data_received(self, data: bytes) -> None:
         if self._handoff is not None:
@@ -652,7 +774,7 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
             self._handoff = [data]
             self.flow.pause_reading()
             return
-        self._switch(FallbackH11Protocol, data)
+        self._switch(data)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -663,7 +785,7 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
             and not self.transport.is_closing()
         ):
             data, self._handoff = b"".join(self._handoff), None
-            self._switch(FallbackH11Protocol, data)
+            self._switch(data)
 
     # llhttp's callbacks, which move the phase on.
 
@@ -701,12 +823,23 @@ class FallbackH11Protocol(HardenedH11Protocol):
 
     When a request/response cycle ends it hands the connection back, with what h11 has buffered
     (a pipelined request), so that a connection that sent one FOO is not on the slow parser for
-    good.
+    good. It is built at a connection's first hand-over and kept, idle, for the next one.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.conn.on_next_cycle = self._hand_back
+
+    def _start_over(self) -> None:
+        super()._start_over()
+        if self.conn.retired:
+            # What it had buffered went back with the connection: a new one for the next request
+            # (h11 has no way to drop a buffer; a Connection costs about a microsecond).
+            self.conn = self._new_connection()
+            self.conn.on_next_cycle = self._hand_back
+
+    def _partner_class(self) -> type[_Deadlines]:
+        return FastPathProtocol
 
     def _hand_back(self) -> None:
         if self._lingering or self.transport.is_closing():
@@ -715,7 +848,7 @@ class FallbackH11Protocol(HardenedH11Protocol):
         if closed:
             return
         self.conn.retired = True
-        self._switch(FastPathProtocol, data)
+        self._switch(data)
 
     def _let_go(self) -> None:
         self.conn.on_next_cycle = None

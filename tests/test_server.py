@@ -3,18 +3,22 @@ framing, keep-alive, pipelining, chunked bodies, 100-continue, and the hand-over
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import select
 import socket
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from conftest import ServerProcess, _complete
+from uvicorn.server import ServerState
 
-from inspector.server import framing_problem
+from inspector.server import PROTOCOLS, ConnectionLimits, framing_problem
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.0
@@ -435,3 +439,147 @@ def test_a_request_start_split_across_reads(
     if path[0] != "h11":
         expected = [(method, "/a", b"1"), (other_method(path), "/b", b"2")] * len(splits)
         assert stored_in_order(server, bin_id) == expected
+
+
+# The protocols in this process, over a transport that records what they do: what a connection
+# costs (objects built, socket writes) cannot be seen from the other end of a socket.
+
+ANSWER = b'{"ok":true}'
+
+
+async def small_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Reads the body and answers like the capture path (a small JSON body with a Content-Length),
+    or streams (/stream: no Content-Length, the body when `release` is set), or fails (/fail)."""
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    if scope["path"] == "/stream":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await scope["state"]["release"].wait()
+        await send({"type": "http.response.body", "body": ANSWER})
+        return
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(ANSWER))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if scope["path"] == "/fail":
+        raise RuntimeError("the application failed after starting its answer")
+    await send({"type": "http.response.body", "body": ANSWER})
+
+
+class RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.protocols: list[asyncio.BaseProtocol] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if data:
+            self.writes.append(bytes(data))
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocols.append(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocols[-1]
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def answers(self) -> int:
+        return b"".join(self.writes).count(ANSWER)
+
+
+def connected(app_state: dict[str, Any] | None = None) -> tuple[RecordingTransport, Any, ServerState]:
+    """A `--http auto` protocol with a connection, serving `small_app`."""
+    config = uvicorn.Config(small_app, log_config=None, ws="none", lifespan="off")
+    config.limits = ConnectionLimits()  # type: ignore[attr-defined]
+    config.load()
+    state = ServerState()
+    protocol = PROTOCOLS["auto"](config, state, app_state or {}, asyncio.get_running_loop())  # type: ignore[call-arg]
+    transport = RecordingTransport()
+    transport.set_protocol(protocol)
+    protocol.connection_made(transport)
+    return transport, protocol, state
+
+
+async def exchange(transport: RecordingTransport, data: bytes, answers: int) -> None:
+    """Feed `data` to whichever protocol has the connection; wait until `answers` answers are out."""
+    transport.get_protocol().data_received(data)  # type: ignore[attr-defined]
+    for _ in range(200):
+        if transport.answers() >= answers:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{transport.answers()} answers, not {answers}: {transport.writes!r}")
+
+
+async def test_a_connection_keeps_one_protocol_of_each_kind_across_hand_overs() -> None:
+    """A FOO takes the connection to h11 and back: the same two protocol objects every time (a
+    hand-over that builds a uvicorn protocol costs about as much as parsing the request)."""
+    transport, fast, state = connected()
+    methods = ["POST", "FOO", "POST", "FOO", "get", "PROPFIND", "FOO"]
+    for answered, method in enumerate(methods, 1):
+        await exchange(transport, request(method, "/x", b"hi"), answered)
+    assert b"".join(transport.writes).count(b"HTTP/1.1 200 ") == len(methods)
+    # The four requests h11 read went there and back (the connection comes back once answered).
+    assert len(transport.protocols) == 1 + 2 * 4
+    assert len(set(map(id, transport.protocols))) == 2
+    assert transport.get_protocol() is fast
+    assert state.connections == {fast}
+
+
+async def test_a_response_head_leaves_with_its_body() -> None:
+    """A small answer is one write (one send on the socket), not a head and then a body."""
+    transport, _, _ = connected()
+    await exchange(transport, request("POST", "/x", b"hi"), 1)
+    (answer,) = transport.writes
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\n" + ANSWER)
+    # 100 Continue goes out at once, before the body it asks for; then the answer in one write.
+    transport.writes.clear()
+    head = b"POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+    transport.get_protocol().data_received(head)  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert transport.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    await exchange(transport, b"hi", 1)
+    assert len(transport.writes) == 2 and transport.writes[1].endswith(ANSWER)
+
+
+async def test_a_response_head_is_not_held_when_no_body_write_may_follow_soon() -> None:
+    """Held only for a body that must follow: not for a streamed (chunked) body, not for HEAD, and
+    what an application wrote before failing goes out before the connection closes."""
+    release = asyncio.Event()
+    transport, _, _ = connected({"release": release})
+    transport.get_protocol().data_received(request("POST", "/stream", b"hi"))  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"transfer-encoding: chunked" in head
+    release.set()
+    await exchange(transport, b"", 1)
+
+    transport.writes.clear()
+    transport.get_protocol().data_received(b"HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n")  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"content-length: 11" in head
+
+    transport.writes.clear()
+    transport.get_protocol().data_received(request("POST", "/fail", b"hi"))  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+    assert transport.closed
