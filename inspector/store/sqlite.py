@@ -40,6 +40,7 @@ from inspector.store.base import (
     SchemaTooNew,
     Store,
     StoreClosed,
+    Stored,
     StoreLocked,
     StoreUnavailable,
     TooManyBins,
@@ -53,6 +54,8 @@ SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
 # Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (21 a row).
 _ROWS_PER_STATEMENT = 500
+# Bins whose newest id the writer remembers; past this it forgets them all (they only cost a store read).
+_NEWEST_BINS = 100_000
 
 
 @functools.cache
@@ -127,7 +130,11 @@ class SQLiteStore(Store):
         # Requests stored per bin, counted once and then kept up to date, so that keeping a bin
         # to its limit costs nothing until the bin is actually over it.
         self._counts: dict[str, int] = {}
-        self._queue: list[tuple[CapturedRequest, asyncio.Future[int]]] = []
+        self._queue: list[tuple[CapturedRequest, asyncio.Future[Stored]]] = []
+        # The newest id committed in each bin this writer has written to since opening (the single
+        # writer assigns every id, so it is exact): a capture's `previous` (Stored). A bin not seen
+        # yet, or forgotten when the map grew too big, gives None, and live views read the store.
+        self._newest: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._closing = False
@@ -156,6 +163,8 @@ class SQLiteStore(Store):
         self._readers = [await self._connect(query_only=True) for _ in range(self._reader_count)]
         self._next_reader = itertools.cycle(self._readers)
         self._last_id = await self._highest_request_id()
+        # Another process may have written the file while it was closed.
+        self._newest.clear()
         self._commit_task = asyncio.create_task(self._commit_loop(), name="sqlite-group-commit")
 
     async def close(self) -> None:
@@ -221,9 +230,12 @@ class SQLiteStore(Store):
     # -- writes ---------------------------------------------------------------------------
 
     async def add_request(self, request: CapturedRequest) -> int:
+        return (await self.add_capture(request)).id
+
+    async def add_capture(self, request: CapturedRequest) -> Stored:
         if self._closing:
             raise StoreClosed("the store is shutting down")
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         self._wake.set()
         return await future
@@ -243,7 +255,7 @@ class SQLiteStore(Store):
                 await self._commit_batch(batch)
                 self._observe_commit(len(batch), time.perf_counter() - started)
 
-    async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[int]]]) -> None:
+    async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[Stored]]]) -> None:
         conn = self._require_writer()
         first_id = self._last_id + 1
         self._last_id += len(batch)
@@ -276,12 +288,19 @@ class SQLiteStore(Store):
         ]
         if committed:
             await self._keep_within_limits(Counter(committed))
+        if len(self._newest) > _NEWEST_BINS:
+            self._newest.clear()
         for n, (request, future) in enumerate(batch):
+            request_id = first_id + n
+            committed_here = stored is None or request_id in stored
+            # Kept even for a cancelled capture: its row is committed, so it is the next one's previous.
+            previous = self._newest.get(request.bin_id) if committed_here else None
+            if committed_here:
+                self._newest[request.bin_id] = request_id
             if future.done():  # the capture was cancelled; a committed row stays all the same
                 continue
-            request_id = first_id + n
-            if stored is None or request_id in stored:
-                future.set_result(request_id)
+            if committed_here:
+                future.set_result(Stored(id=request_id, previous=previous))
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 
