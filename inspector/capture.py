@@ -265,16 +265,23 @@ class Capture:
         await self._hub.announce(captured_event(request, stored))
 
 
+# Captures with bodies up to this size travel in their events (in this process); larger ones are read
+# back from the store. A slow subscriber's queue may hold a thousand events, and keeps their bodies.
+HELD_BODY_LIMIT = 64 * 1024
+
+
 def captured_event(request: CapturedRequest, stored: Stored, *, background: bool = False) -> Event:
-    """The event of a committed capture, carrying the capture: in this process, live views render it
-    without reading it back when `previous` shows they skip nothing (web/live.follow)."""
+    """The event of a committed capture, carrying the capture (unless its body is large): in this
+    process, live views render it without reading it back when `previous` shows they skip nothing
+    (web/live.follow)."""
+    held = len(request.body) <= HELD_BODY_LIMIT
     return Event(
         kind="request",
         bin_id=request.bin_id,
         request_id=stored.id,
         background=background,
         previous=stored.previous,
-        captured=msgspec.structs.replace(request, id=stored.id),
+        captured=msgspec.structs.replace(request, id=stored.id) if held else None,
     )
 
 

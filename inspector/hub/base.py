@@ -45,7 +45,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     captured: CapturedRequest | None = None
 
     def for_broker(self) -> Event:
-        """The event as it may leave this process: without the capture it carries."""
+        """The event without the capture it carries: as it may leave this process, and as subscribers
+        that read the store anyway (workers, caches) get it."""
         return self if self.captured is None else msgspec.structs.replace(self, captured=None)
 
 
