@@ -183,10 +183,11 @@ class Server:
             "--port",
             str(self.port),
         ]
-        command += ["--db", str(workdir / f"{name}.db"), "--log-level", "warning"]
+        # The port makes each run's database its own: runs of one name (rounds, trees) never share one.
+        command += ["--db", str(workdir / f"{name}-{self.port}.db"), "--log-level", "warning"]
         command += ["--sqlite-synchronous", args.synchronous]
         self.command = pinned(args.server_cpu, command)
-        self.log_path = workdir / f"{name}.log"
+        self.log_path = workdir / f"{name}-{self.port}.log"
         # `tree`: another checkout of the project (an earlier commit, to measure a change against).
         env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
         with self.log_path.open("wb") as log:

@@ -361,6 +361,41 @@ async def test_a_held_capture_renders_as_the_stored_one_without_the_store(tmp_pa
     assert (await held.json(event), await held.smee(event)) == expected
 
 
+async def test_a_dashboard_row_comes_from_the_held_capture_unless_the_store_knows_more(tmp_path) -> None:
+    """The row of a held capture is rendered from it: the store is not asked (here the row is deleted
+    before rendering, and still rendered; the deletion's own event removes it). Rows whose badges or
+    duplicate mark only the store knows are read: bins with background work, captures with a
+    delivery id (for those the deleted row renders nothing)."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.app import _resource_dir
+    from inspector.capture import captured_event
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web.live import LiveViews
+    from inspector.web.templating import create_environment
+
+    store = SQLiteStore(tmp_path / "live.db")
+    await store.open()
+    try:
+        views = LiveViews(store, create_environment(_resource_dir("templates")))
+        await store.create_bin(make_bin("b"))
+        github = [("x-github-event", "push"), ("x-github-delivery", "d-1")]
+        cases = [
+            (make_request("b"), False),
+            (make_request("b"), True),
+            (make_request("b", headers=github), False),
+        ]
+        rendered = []
+        for request, background in cases:
+            stored = await store.add_capture(request)
+            assert await store.delete_request("b", stored.id)
+            rendered.append(await views.html(captured_event(request, stored, background=background)))
+        assert rendered[0] is not None and f'id="r-{stored.id - 2}"'.encode() in rendered[0]
+        assert rendered[1:] == [None, None]
+    finally:
+        await store.close()
+
+
 async def test_a_filtered_follow_sends_each_matching_request_once_in_order(tmp_path) -> None:
     """The same under a filter: events out of order or missing, captures that do not match in
     between, and a bin longer than one scan window: every match once, in id order."""
