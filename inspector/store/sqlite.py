@@ -259,6 +259,9 @@ class SQLiteStore(Store):
         conn = self._require_writer()
         first_id = self._last_id + 1
         self._last_id += len(batch)
+        # The batch's bins are forgotten until it is settled: should it fail half-way, after some rows
+        # committed, their next captures say nothing of `previous` (live views then read the store).
+        newest = {b: self._newest.pop(b) for b in {r.bin_id for r, _ in batch} if b in self._newest}
         values = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
         inserted = 0
         failure: Exception | None = None
@@ -286,21 +289,24 @@ class SQLiteStore(Store):
         committed = [
             request.bin_id for n, (request, _) in enumerate(batch) if stored is None or first_id + n in stored
         ]
-        if committed:
-            await self._keep_within_limits(Counter(committed))
+        # Each committed row's previous in its bin (a cancelled capture's row too: it is committed).
+        previous: dict[int, int | None] = {}
+        for n, (request, _) in enumerate(batch):
+            if stored is None or first_id + n in stored:
+                previous[n] = newest.get(request.bin_id)
+                newest[request.bin_id] = first_id + n
         if len(self._newest) > _NEWEST_BINS:
             self._newest.clear()
+        self._newest.update(newest)
+        if committed:
+            await self._keep_within_limits(Counter(committed))
         for n, (request, future) in enumerate(batch):
             request_id = first_id + n
             committed_here = stored is None or request_id in stored
-            # Kept even for a cancelled capture: its row is committed, so it is the next one's previous.
-            previous = self._newest.get(request.bin_id) if committed_here else None
-            if committed_here:
-                self._newest[request.bin_id] = request_id
             if future.done():  # the capture was cancelled; a committed row stays all the same
                 continue
             if committed_here:
-                future.set_result(Stored(id=request_id, previous=previous))
+                future.set_result(Stored(id=request_id, previous=previous.get(n)))
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 
