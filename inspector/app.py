@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +208,8 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     max_delay_ms = int(settings.max_response_delay_seconds * 1000)
     declared = fixed_bins.load(settings.bins_file, max_delay_ms=max_delay_ms) if settings.bins_file else []
 
+    started = asyncio.Event()
+
     async def start() -> None:
         try:
             await store.open()
@@ -220,6 +224,10 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         verifier.start()
         deliveries.start()
         sweeper.start()
+        # What start-up built lives as long as the process: frozen out of the collector's way, each
+        # full collection walks only what requests made since (about 4% of a capture's CPU before).
+        gc.freeze()
+        started.set()
         log.info("store ready", database=database_name(settings))
 
     async def stop() -> None:
@@ -234,7 +242,8 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
             if limiter is not None:
                 await limiter.close()
         await store.close()
-        log.info("stopped cleanly")
+        if started.is_set():  # after a refused start-up, its own error is the last word
+            log.info("stopped cleanly")
 
     async def log_server_error(exc: Exception, scope: Any) -> None:
         # Client errors (4xx) are answered and expected, and the store logs its own failures;

@@ -32,11 +32,16 @@ _BY_HEADER: tuple[tuple[str, str, str | None, str | None], ...] = (
 _MAX_PARSED = 1024 * 1024
 
 
-def _header(headers: Sequence[Header], name: str) -> str | None:
-    return next((value for key, value in headers if key.lower() == name), None)
+def _by_name(headers: Sequence[Header]) -> dict[str, str]:
+    """Each header's first value by lowercase name: one pass, then a lookup per question (this runs
+    for every capture as it is stored)."""
+    found: dict[str, str] = {}
+    for key, value in headers:
+        found.setdefault(key.lower(), value)
+    return found
 
 
-def _json(headers: Sequence[Header], body: bytes) -> dict[str, Any] | None:
+def _json(body: bytes) -> dict[str, Any] | None:
     if not body or len(body) > _MAX_PARSED or body.lstrip()[:1] != b"{":
         return None
     try:
@@ -52,25 +57,27 @@ def _text(value: Any) -> str | None:
 
 def detect(headers: Sequence[Header], body: bytes) -> Detected:
     """The provider, event type and delivery id of a capture, as far as its headers and body tell."""
+    named = _by_name(headers)
+    header = named.get
     for provider, marker, event_header, id_header in _BY_HEADER:
-        if _header(headers, marker) is not None:
+        if marker in named:
             return Detected(
                 provider=provider,
-                event=_header(headers, event_header) if event_header else None,
-                delivery_id=_header(headers, id_header) if id_header else None,
+                event=header(event_header) if event_header else None,
+                delivery_id=header(id_header) if id_header else None,
             )
-    data = _json(headers, body)
-    if _header(headers, "stripe-signature") is not None or (
+    data = _json(body)
+    if header("stripe-signature") is not None or (
         data is not None and data.get("object") == "event" and str(data.get("id", "")).startswith("evt_")
     ):
         data = data or {}
         return Detected(provider="stripe", event=_text(data.get("type")), delivery_id=_text(data.get("id")))
     for id_header in ("webhook-id", "svix-id"):
-        delivery = _header(headers, id_header)
+        delivery = header(id_header)
         if delivery is not None:
             event = _text((data or {}).get("type")) or _text((data or {}).get("eventType"))
             return Detected(provider="standard-webhooks", event=event, delivery_id=delivery)
-    if _header(headers, "x-slack-signature") is not None or (
+    if header("x-slack-signature") is not None or (
         data is not None and ("api_app_id" in data or "team_id" in data) and "type" in data
     ):
         data = data or {}
@@ -79,7 +86,7 @@ def detect(headers: Sequence[Header], body: bytes) -> Detected:
         return Detected(
             provider="slack", event=event or _text(data.get("type")), delivery_id=_text(data.get("event_id"))
         )
-    if _header(headers, "x-twilio-signature") is not None:
+    if header("x-twilio-signature") is not None:
         form = (
             dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)) if len(body) < _MAX_PARSED else {}
         )
@@ -90,19 +97,19 @@ def detect(headers: Sequence[Header], body: bytes) -> Detected:
             or form.get("MessageStatus")
         )
         return Detected(
-            provider="twilio", event=event or None, delivery_id=_header(headers, "i-twilio-idempotency-token")
+            provider="twilio", event=event or None, delivery_id=header("i-twilio-idempotency-token")
         )
-    if _header(headers, "paddle-signature") is not None and data is not None:
+    if header("paddle-signature") is not None and data is not None:
         return Detected(
             provider="paddle", event=_text(data.get("event_type")), delivery_id=_text(data.get("event_id"))
         )
-    if _header(headers, "x-square-hmacsha256-signature") is not None and data is not None:
+    if header("x-square-hmacsha256-signature") is not None and data is not None:
         return Detected(
             provider="square", event=_text(data.get("type")), delivery_id=_text(data.get("event_id"))
         )
-    if _header(headers, "x-zm-signature") is not None and data is not None:
+    if header("x-zm-signature") is not None and data is not None:
         return Detected(provider="zoom", event=_text(data.get("event")))
-    if _header(headers, "x-signature-ed25519") is not None:
+    if header("x-signature-ed25519") is not None:
         return Detected(provider="discord", event=_text((data or {}).get("type")))
     return Detected()
 

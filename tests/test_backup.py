@@ -156,4 +156,5 @@ def test_a_server_refuses_a_database_written_by_a_newer_version(tmp_path):
     newer, known = known_schema_version() + 1, known_schema_version()
     assert f"the database schema is at version {newer}, newer than the {known}" in server.log
     assert "cannot start: " in server.log and "Upgrade Webhook Inspector" in server.log
+    assert "stopped cleanly" not in server.log  # it never started: nothing was stopped
     assert hashlib.sha256(db.read_bytes()).digest() == hashlib.sha256(original).digest()

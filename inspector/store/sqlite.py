@@ -72,6 +72,18 @@ def _insert_requests(count: int) -> str:
     )
 
 
+# The oldest `?2` requests of bin `?1`, along the requests_by_bin (bin_id, id) index.
+_EVICT_OLDEST = (
+    "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE bin_id = ?1 ORDER BY id LIMIT ?2)"
+)
+
+
+async def _quietly_roll_back(conn: aiosqlite.Connection) -> None:
+    # The failure being handled is the one to report; a failed rollback adds nothing to it.
+    with contextlib.suppress(Exception):
+        await conn.execute("ROLLBACK")
+
+
 def _lock_file(path: Path) -> IO[bytes]:
     """Hold `path`.lock for as long as the store is open: one process per database file.
 
@@ -127,9 +139,12 @@ class SQLiteStore(Store):
         self._max_requests = max_requests
         self._synchronous = synchronous
         self._reader_count = max(1, readers)
-        # Requests stored per bin, counted once and then kept up to date, so that keeping a bin
-        # to its limit costs nothing until the bin is actually over it.
+        # Requests stored per bin, counted once and then kept up to date under the write lock (this
+        # process is the file's only writer): keeping a bin to its limit and showing its count cost
+        # no COUNT(*) after the first.
         self._counts: dict[str, int] = {}
+        # Each bin's own request limit (None: the server's), read once; every change to it passes here.
+        self._limits: dict[str, int | None] = {}
         self._queue: list[tuple[CapturedRequest, asyncio.Future[Stored]]] = []
         # The newest id committed in each bin this writer has written to since opening (the single
         # writer assigns every id, so it is exact): a capture's `previous` (Stored). A bin not seen
@@ -263,14 +278,25 @@ class SQLiteStore(Store):
         # committed, their next captures say nothing of `previous` (live views then read the store).
         newest = {b: self._newest.pop(b) for b in {r.bin_id for r, _ in batch} if b in self._newest}
         values = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
+        added = Counter(request.bin_id for request, _ in batch)
         inserted = 0
         failure: Exception | None = None
         try:
+            excess = await self._excess(conn, added)
+            if excess:
+                # A full bin's oldest go in the transaction that brings its newest: one commit (one
+                # sync) for both, and no reader ever sees a bin holding more than its limit.
+                await conn.execute("BEGIN IMMEDIATE")
             for start in range(0, len(values), _ROWS_PER_STATEMENT):
                 chunk = values[start : start + _ROWS_PER_STATEMENT]
-                # The writer runs in autocommit mode: the statement is its own transaction.
+                # Without BEGIN, the writer's autocommit makes the statement its own transaction.
                 cursor = await conn.execute(_insert_requests(len(chunk)), [v for row in chunk for v in row])
                 inserted += cursor.rowcount
+            for bin_id, count in excess.items():
+                # One DELETE per full bin per group commit, walking only the rows it removes.
+                await conn.execute(_EVICT_OLDEST, (bin_id, count))
+            if excess:
+                await conn.execute("COMMIT")
         except Exception as exc:
             log.error("commit failed", error=str(exc), requests=len(batch))
             failure = (
@@ -278,17 +304,20 @@ class SQLiteStore(Store):
                 if isinstance(exc, sqlite3.OperationalError)
                 else exc
             )
+            if conn.in_transaction:
+                await _quietly_roll_back(conn)
+            self._counts.clear()  # whatever was counted may not have happened
         stored: set[int] | None = None
-        if inserted != len(batch):
-            # Rare: a bin vanished, or a statement failed after earlier ones committed.
+        if inserted != len(batch) or failure is not None:
+            # Rare: a bin vanished, or a statement failed (after earlier ones committed, in autocommit).
             ids = [row[0] for row in values]
             found = await conn.execute_fetchall(
                 f"SELECT id FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids
             )
             stored = {row[0] for row in found}
-        committed = [
-            request.bin_id for n, (request, _) in enumerate(batch) if stored is None or first_id + n in stored
-        ]
+        if stored is not None:
+            for bin_id in added:
+                self._counts.pop(bin_id, None)  # counted again when next needed
         # Each committed row's previous in its bin (a cancelled capture's row too: it is committed).
         previous: dict[int, int | None] = {}
         for n, (request, _) in enumerate(batch):
@@ -298,8 +327,6 @@ class SQLiteStore(Store):
         if len(self._newest) > _NEWEST_BINS:
             self._newest.clear()
         self._newest.update(newest)
-        if committed:
-            await self._keep_within_limits(Counter(committed))
         for n, (request, future) in enumerate(batch):
             request_id = first_id + n
             committed_here = stored is None or request_id in stored
@@ -310,30 +337,30 @@ class SQLiteStore(Store):
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 
-    async def _keep_within_limits(self, added: Counter[str]) -> None:
-        """Keep each bin to its newest max_requests: the oldest go, the newest are never refused."""
-        conn = self._require_writer()
-        try:
-            for bin_id, count in added.items():
-                if bin_id in self._counts:
-                    self._counts[bin_id] += count
-                else:
-                    counted = await conn.execute_fetchall(
-                        "SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,)
-                    )
-                    self._counts[bin_id] = counted[0][0]
-                bin = await self.get_bin(bin_id)
-                limit = (bin.max_requests if bin else None) or self._max_requests
-                if self._counts[bin_id] > limit:
-                    await conn.execute(
-                        "DELETE FROM requests WHERE bin_id = ?1 AND id <= (SELECT id FROM requests"
-                        " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-                        (bin_id, limit),
-                    )
-                    self._counts[bin_id] = limit
-        except Exception as exc:  # the requests are committed; keeping too many is not worth failing them
-            self._counts.clear()
-            log.error("eviction failed", error=str(exc))
+    async def _excess(self, conn: aiosqlite.Connection, added: Counter[str]) -> dict[str, int]:
+        """Keep each bin to its newest max_requests: how many of each bin's oldest must go once
+        `added` commits (the newest are never refused). Counts are taken as if it has committed."""
+        excess: dict[str, int] = {}
+        for bin_id, count in added.items():
+            if bin_id not in self._counts:
+                self._counts[bin_id] = await self._counted(conn, bin_id)
+            limit = await self._limit_of(bin_id)
+            over = self._counts[bin_id] + count - limit
+            if over > 0:
+                excess[bin_id] = over
+            self._counts[bin_id] = min(self._counts[bin_id] + count, limit)
+        return excess
+
+    async def _limit_of(self, bin_id: str) -> int:
+        if bin_id not in self._limits:
+            bin = await self.get_bin(bin_id)
+            self._limits[bin_id] = bin.max_requests if bin else None
+        return self._limits[bin_id] or self._max_requests
+
+    @staticmethod
+    async def _counted(conn: aiosqlite.Connection, bin_id: str) -> int:
+        counted = await conn.execute_fetchall("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
+        return int(counted[0][0])
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -392,21 +419,25 @@ class SQLiteStore(Store):
                             " WHERE bin_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
                             (bin_id, limit),
                         )
-                        self._counts.pop(bin_id, None)
                     await conn.execute("COMMIT")
                 except BaseException:
                     await conn.execute("ROLLBACK")
                     raise
+                finally:
+                    self._counts.pop(bin_id, None)
+                    self._limits.pop(bin_id, None)
         return await self.get_bin(bin_id)
 
     async def upsert_bin(self, bin: Bin) -> None:
         settings = [name for name in rows.BIN_COLUMNS.split(", ") if name not in _BIN_KEPT_BY_UPSERT]
         assignments = ", ".join(f"{name} = excluded.{name}" for name in settings)
-        await self._write(
-            f"INSERT INTO bins ({rows.BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
-            f" ON CONFLICT (id) DO UPDATE SET {assignments}",
-            _bin_row(bin),
-        )
+        async with self._writing() as conn:
+            await conn.execute(
+                f"INSERT INTO bins ({rows.BIN_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+                f" ON CONFLICT (id) DO UPDATE SET {assignments}",
+                _bin_row(bin),
+            )
+            self._limits.pop(bin.id, None)
 
     async def expired_bins(self, now: datetime, *, limit: int) -> list[str]:
         found = await self._reader().execute_fetchall(
@@ -429,19 +460,22 @@ class SQLiteStore(Store):
 
     async def free_bytes(self, excess: int, *, limit: int) -> int:
         # A row goes if the bytes before it, oldest first, do not yet cover the excess.
-        freed = await self._write(
-            "DELETE FROM requests WHERE id IN (SELECT id FROM (SELECT id, size,"
-            " SUM(size) OVER (ORDER BY id) AS running FROM (SELECT id,"
-            " CASE WHEN rejected IS NULL THEN COALESCE(body_size, 0) ELSE 0 END AS size"
-            " FROM requests ORDER BY id LIMIT ?)) WHERE running - size < ?)",
-            (limit, excess),
-        )
-        self._counts.clear()  # rows of any bin may have gone
-        return freed
+        async with self._writing() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM requests WHERE id IN (SELECT id FROM (SELECT id, size,"
+                " SUM(size) OVER (ORDER BY id) AS running FROM (SELECT id,"
+                " CASE WHEN rejected IS NULL THEN COALESCE(body_size, 0) ELSE 0 END AS size"
+                " FROM requests ORDER BY id LIMIT ?)) WHERE running - size < ?)",
+                (limit, excess),
+            )
+            self._counts.clear()  # rows of any bin may have gone
+            return cursor.rowcount
 
     async def delete_bin(self, bin_id: str) -> bool:
-        deleted = await self._write("DELETE FROM bins WHERE id = ?", (bin_id,))
-        self._counts.pop(bin_id, None)
+        async with self._writing() as conn:
+            deleted = (await conn.execute("DELETE FROM bins WHERE id = ?", (bin_id,))).rowcount
+            self._counts.pop(bin_id, None)
+            self._limits.pop(bin_id, None)
         return deleted > 0
 
     async def set_secret(self, bin_id: str, secret: BinSecret) -> None:
@@ -710,14 +744,19 @@ class SQLiteStore(Store):
         await self._write(_RECORD_CHECK, _check_row(request_id, check))
 
     async def delete_request(self, bin_id: str, request_id: int) -> bool:
-        deleted = await self._write("DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id))
-        self._counts.pop(bin_id, None)
-        return deleted > 0
+        async with self._writing() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM requests WHERE bin_id = ? AND id = ?", (bin_id, request_id)
+            )
+            if bin_id in self._counts:
+                self._counts[bin_id] -= cursor.rowcount
+        return cursor.rowcount > 0
 
     async def clear_requests(self, bin_id: str) -> int:
-        deleted = await self._write("DELETE FROM requests WHERE bin_id = ?", (bin_id,))
-        self._counts.pop(bin_id, None)
-        return deleted
+        async with self._writing() as conn:
+            cursor = await conn.execute("DELETE FROM requests WHERE bin_id = ?", (bin_id,))
+            self._counts[bin_id] = 0
+        return cursor.rowcount
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -779,8 +818,18 @@ class SQLiteStore(Store):
         return await scan_rows.find(fetch, query, limit=limit, before=before, after=after, scan=scan)
 
     async def count_requests(self, bin_id: str) -> int:
-        row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
-        return int(row[0]) if row else 0
+        # From the writer's own count (no SQL once known): a page view or live event in a bin of
+        # 100,000 requests costs what it costs in a bin of 100.
+        if (known := self._counts.get(bin_id)) is not None:
+            return known
+        if self._closing or self._writer is None:
+            row = await self._fetchone("SELECT COUNT(*) FROM requests WHERE bin_id = ?", (bin_id,))
+            return int(row[0]) if row else 0
+        # Counted under the write lock, so no commit lands between the count and its keeping.
+        async with self._write_lock:
+            if bin_id not in self._counts:
+                self._counts[bin_id] = await self._counted(self._require_writer(), bin_id)
+            return self._counts[bin_id]
 
     async def queue_depths(self) -> dict[str, int]:
         row = await self._fetchone(

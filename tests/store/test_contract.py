@@ -273,6 +273,38 @@ async def test_retention_keeps_exactly_the_newest_n(adapter: tuple[OpenStore, Pe
     assert await store.count_requests("bin-one") == 2
 
 
+async def test_counts_stay_exact_when_known_before_each_change(adapter: tuple[OpenStore, Peek]) -> None:
+    # Counted first, so an adapter that keeps counts must keep them through every later change.
+    open_store, peek = adapter
+    store = await open_store(max_requests=4)
+    await store.create_bin(make_bin())
+    assert await store.count_requests("bin-one") == 0
+    ids = [await store.add_request(make_request()) for _ in range(3)]
+    assert await store.count_requests("bin-one") == 3
+    await store.delete_request("bin-one", ids[0])
+    assert await store.count_requests("bin-one") == 2
+    await store.update_bin("bin-one", BinChanges(max_requests=1))
+    assert await store.count_requests("bin-one") == 1
+    # Each new limit is the one the next capture meets.
+    kept = await store.add_request(make_request())
+    assert await peek.ids("bin-one") == [kept]
+    await store.update_bin("bin-one", BinChanges(max_requests=3))
+    more = [await store.add_request(make_request()) for _ in range(2)]
+    assert await store.count_requests("bin-one") == 3
+    assert await peek.ids("bin-one") == [kept, *more]
+    await store.upsert_bin(make_bin(max_requests=2))
+    newest = await store.add_request(make_request())
+    assert await peek.ids("bin-one") == [more[-1], newest]
+    assert await store.count_requests("bin-one") == 2
+    await store.clear_requests("bin-one")
+    assert await store.count_requests("bin-one") == 0
+    await store.add_request(make_request())
+    assert await store.count_requests("bin-one") == 1
+    await store.delete_bin("bin-one")
+    await store.create_bin(make_bin())
+    assert await store.count_requests("bin-one") == 0
+
+
 async def test_expired_bins_are_listed_oldest_first_and_fixed_ones_never(store: Store) -> None:
     now = datetime.now(UTC)
     for n, age in enumerate([3, 1, 2]):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,5 +121,37 @@ async def test_the_single_writer_names_each_captures_previous_exactly(tmp_path: 
     await store.open()
     try:
         assert (await store.add_capture(make_request("a"))).previous is None
+    finally:
+        await store.close()
+
+
+async def test_a_full_bin_never_shows_more_than_its_limit(tmp_path: Path) -> None:
+    # The oldest go in the transaction that brings the newest: a reader between two statements
+    # would otherwise see the bin one batch over its limit.
+    store = SQLiteStore(tmp_path / "full.db", max_requests=5)
+    await store.open()
+    try:
+        await store.create_bin(make_bin())
+        seen = {"looks": 0, "most": 0}
+        stop = threading.Event()
+
+        def watch() -> None:
+            with sqlite3.connect(tmp_path / "full.db") as conn:
+                while not stop.is_set():
+                    (count,) = conn.execute(
+                        "SELECT COUNT(*) FROM requests WHERE bin_id = 'bin-one'"
+                    ).fetchone()
+                    seen["looks"] += 1
+                    seen["most"] = max(seen["most"], count)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            for _ in range(300):  # each its own group commit
+                await store.add_request(make_request())
+        finally:
+            stop.set()
+            watcher.join(10)
+        assert seen["looks"] > 100 and seen["most"] == 5
     finally:
         await store.close()
