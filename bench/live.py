@@ -15,6 +15,10 @@ pinned to one CPU, with everything this script starts (browser, SSE clients, sen
   RSS and the CPU share each process used. Baseline: the same rate with 1 subscriber.
 - page: a bin with 10,000 stored requests; sequential GET /bins/{id} and GET /api/bins/{id}/requests.
   Baselines: GET /healthz, the page of an empty bin, and the API page of a 100-request bin.
+- sse: capture-2xx-to-SSE latency at a light rate (50 captures/s) with one bare subscriber, on the
+  JSON stream and the dashboard's HTML stream (issue #11's target: p99 <= 1 ms). Baseline: the same
+  runs on `inspector serve` from `--baseline-tree` (say, `git worktree add --detach` of the commit
+  before a change), interleaved with this tree's runs round by round; medians over `--sse-rounds`.
 
 Run from the repository root (needs httpx, playwright, msgspec, Debian's chromium, taskset):
 
@@ -22,6 +26,7 @@ Run from the repository root (needs httpx, playwright, msgspec, Debian's chromiu
     python bench/live.py dom page                           # only some
     python bench/live.py fanout --fanout-streams json,html  # the dashboard's HTML stream as well
     python bench/live.py --output bench/results/live.json
+    python bench/live.py sse --baseline-tree /tmp/before     # this tree against an earlier commit
 
 All traffic goes to 127.0.0.1. Latencies are wall-clock differences (time.time() in Python,
 performance.timeOrigin + performance.now() in chromium, corrected by a measured clock offset).
@@ -61,7 +66,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-MEASUREMENTS = ("dom", "fanout", "page")
+MEASUREMENTS = ("dom", "fanout", "page", "sse")
 
 # Installed before the page's own scripts: records when each captured row enters the DOM, and the
 # next animation frame after it (about when it is painted), keyed by request id.
@@ -165,7 +170,7 @@ async def wait_for(predicate: Callable[[], bool], seconds: float, interval: floa
 class Server:
     """`python -m inspector serve` on a free port, pinned to a CPU, with its own database file."""
 
-    def __init__(self, args: argparse.Namespace, workdir: Path, name: str) -> None:
+    def __init__(self, args: argparse.Namespace, workdir: Path, name: str, tree: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
@@ -178,12 +183,17 @@ class Server:
             "--port",
             str(self.port),
         ]
-        command += ["--db", str(workdir / f"{name}.db"), "--log-level", "warning"]
+        # The port makes each run's database its own: runs of one name (rounds, trees) never share one.
+        command += ["--db", str(workdir / f"{name}-{self.port}.db"), "--log-level", "warning"]
         command += ["--sqlite-synchronous", args.synchronous]
         self.command = pinned(args.server_cpu, command)
-        self.log_path = workdir / f"{name}.log"
+        self.log_path = workdir / f"{name}-{self.port}.log"
+        # `tree`: another checkout of the project (an earlier commit, to measure a change against).
+        env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, cwd=tree, env=env
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -743,9 +753,20 @@ async def measure_dom(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
 
 
 def fanout_run(
-    args: argparse.Namespace, workdir: Path, subscribers: int, kind: str, client: str
+    args: argparse.Namespace,
+    workdir: Path,
+    subscribers: int,
+    kind: str,
+    client: str,
+    *,
+    tree: Path | None = None,
+    rate: float | None = None,
+    seconds: float | None = None,
+    name: str = "fanout",
 ) -> dict[str, Any]:
-    server = Server(args, workdir, f"fanout-{kind}-{client}-{subscribers}")
+    rate = rate or args.fanout_rate
+    seconds = seconds or args.fanout_seconds
+    server = Server(args, workdir, f"{name}-{kind}-{client}-{subscribers}", tree)
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = None
@@ -755,7 +776,7 @@ def fanout_run(
             httpx.post(f"{server.url}/b/{warm}/warm-up", content=BODY, timeout=10)
         bin_id = server.new_bin()
         rss_before = rss_mib(server.pid)
-        budget = args.fanout_seconds + 120
+        budget = seconds + 120
         process = context.Process(
             target=subscriber_process,
             args=(
@@ -775,7 +796,7 @@ def fanout_run(
         _, connected = parent.recv()
         time.sleep(1.0)
         rss_idle = rss_mib(server.pid)
-        count = round(args.fanout_rate * args.fanout_seconds)
+        count = round(rate * seconds)
         cpu_server, cpu_subs, cpu_sender = (
             cpu_seconds(server.pid),
             cpu_seconds(process.pid),
@@ -783,9 +804,7 @@ def fanout_run(
         )
         busy_server_cpu, busy_load_cpu = cpu_busy_seconds(args.server_cpu), cpu_busy_seconds(args.load_cpu)
         started = time.monotonic()
-        sent = asyncio.run(
-            send_paced(f"{server.url}/b/{bin_id}/fanout", count, args.fanout_rate, args.sender)
-        )
+        sent = asyncio.run(send_paced(f"{server.url}/b/{bin_id}/fanout", count, rate, args.sender))
         send_wall = time.monotonic() - started
         cpu_server_send = cpu_seconds(server.pid) - cpu_server
         cpu_subs_send = cpu_seconds(process.pid) - cpu_subs
@@ -812,7 +831,8 @@ def fanout_run(
         "sender": args.sender,
         "subscribers": subscribers,
         "subscribers_connected": connected,
-        "rate_per_s": args.fanout_rate,
+        "rate_per_s": rate,
+        "tree": str(tree or Path.cwd()),
         "sent": count,
         "acknowledged": len(sent.acks),
         "send_failures": sent.failures,
@@ -843,6 +863,53 @@ def measure_fanout(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             loaded = fanout_run(args, workdir, args.fanout_subscribers, kind, client)
             results[f"{kind} stream, {client} subscribers"] = {"baseline_1": baseline, "loaded": loaded}
     return results
+
+
+# -- 4. capture to SSE at a light rate, against a baseline tree ---------------------------------
+
+
+def measure_sse(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Each round runs the baseline tree, then this one, per stream: noise from other tenants falls
+    on both alike, and the medians over rounds are what is compared."""
+    trees: list[tuple[str, Path | None]] = [("this tree", None)]
+    if args.baseline_tree:
+        trees.insert(0, ("baseline", args.baseline_tree.resolve()))
+    kinds = [k.strip() for k in args.sse_streams.split(",")]
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {label: {k: [] for k in kinds} for label, _ in trees}
+    for _ in range(args.sse_rounds):
+        for label, tree in trees:
+            for kind in kinds:
+                run = fanout_run(
+                    args,
+                    workdir,
+                    1,
+                    kind,
+                    "raw",
+                    tree=tree,
+                    rate=args.sse_rate,
+                    seconds=args.sse_seconds,
+                    name="sse",
+                )
+                runs[label][kind].append(run)
+    return {
+        label: {kind: {"runs": found} for kind, found in by_kind.items()} for label, by_kind in runs.items()
+    }
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def sse_medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """The median over runs of each run's p50 and p99 (2xx -> event), with the events counted."""
+    return {
+        "n": sum(r["latency"]["n"] for r in runs),
+        "p50_ms": median([r["latency"]["p50_ms"] for r in runs]),
+        "p99_ms": median([r["latency"]["p99_ms"] for r in runs]),
+        "max_ms": max(r["latency"]["max_ms"] for r in runs),
+    }
 
 
 # -- 3. a bin with 10,000 requests --------------------------------------------------------------
@@ -917,7 +984,7 @@ def ratio(a: float, b: float) -> str:
 
 
 def ms(stats: dict[str, Any]) -> str:
-    return f"{stats['p50_ms']:.1f} / {stats['p99_ms']:.1f} / {stats['max_ms']:.1f}"
+    return f"{stats['p50_ms']:.2f} / {stats['p99_ms']:.2f} / {stats['max_ms']:.1f}"
 
 
 def report(results: dict[str, Any]) -> list[str]:
@@ -930,7 +997,7 @@ def report(results: dict[str, Any]) -> list[str]:
     def row(name: str, stats: dict[str, Any], base_name: str, base: dict[str, Any], target: str = "") -> None:
         out.append(
             f"| {name} | {stats['n']} | {ms(stats)} | {base_name} |"
-            f" {base['p50_ms']:.1f} / {base['p99_ms']:.1f} |"
+            f" {base['p50_ms']:.2f} / {base['p99_ms']:.2f} |"
             f" {ratio(stats['p50_ms'], base['p50_ms'])} / {ratio(stats['p99_ms'], base['p99_ms'])} |"
             f" {target} |"
         )
@@ -1013,6 +1080,30 @@ def report(results: dict[str, Any]) -> list[str]:
                 f" and on the load CPU {cpu['others_on_load_cpu']:.2f};"
                 f" drained {r['drain_seconds_after_last_send']:.1f} s after the last send"
             )
+    if sse := results.get("sse"):
+        for kind, mine in sse["this tree"].items():
+            stats = sse_medians(mine["runs"])
+            base = sse.get("baseline", {}).get(kind)
+            met = "met" if stats["p99_ms"] <= 1.0 else "**missed**"
+            base_stats = sse_medians(base["runs"]) if base else stats
+            row(
+                f"2xx -> {kind} SSE event, 1 subscriber at {mine['runs'][0]['rate_per_s']:.0f}/s"
+                f" (median of {len(mine['runs'])} runs' p50 / p99)",
+                stats,
+                f"same, {base['runs'][0]['tree']}" if base else "(no --baseline-tree)",
+                base_stats,
+                f"p99 <= 1 ms: {met}",
+            )
+            for label, found in sse.items():
+                for r in found[kind]["runs"]:
+                    latency = r["latency"]
+                    notes.append(
+                        f"sse, {kind}, {label}: p50/p99 {latency['p50_ms']:.2f}/{latency['p99_ms']:.2f} ms;"
+                        f" {r['acknowledged']}/{r['sent']} acknowledged, lost {r['lost']}, duplicates"
+                        f" {r['duplicates']}, out of order {r['out_of_order']}; CPU share: server"
+                        f" {r['cpu_share_while_sending']['server']:.2f}, other tenants on its CPU"
+                        f" {r['cpu_share_while_sending']['others_on_server_cpu']:.2f}"
+                    )
     if page := results.get("page"):
         t = page["timings"]
         big = f"{page['stored']:,}"
@@ -1067,7 +1158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("measurements", nargs="*", metavar="{dom,fanout,page}", help="default: all three")
+    parser.add_argument(
+        "measurements", nargs="*", metavar="{dom,fanout,page,sse}", help="default: dom, fanout and page"
+    )
     parser.add_argument("--dom-captures", type=int, default=200)
     parser.add_argument("--dom-rate", type=float, default=10.0, help="captures per second")
     parser.add_argument("--fanout-subscribers", type=int, default=100)
@@ -1081,6 +1174,18 @@ def main() -> None:
     )
     parser.add_argument("--sender", default="raw", choices=["raw", "httpx"], help="fan-out capture sender")
     parser.add_argument("--drain-seconds", type=float, default=20.0, help="how long to wait for stragglers")
+    parser.add_argument("--sse-rate", type=float, default=50.0, help="captures per second")
+    parser.add_argument("--sse-seconds", type=float, default=10.0, help="seconds of captures per run")
+    parser.add_argument(
+        "--sse-rounds", type=int, default=3, help="runs per tree and stream; medians reported"
+    )
+    parser.add_argument("--sse-streams", default="json,html", help="comma-separated: json, html")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="for sse: also run `inspector serve` from this checkout (say, `git worktree add --detach`"
+        " of the commit before a change)",
+    )
     parser.add_argument("--page-requests", type=int, default=10_000, help="requests stored in the big bin")
     parser.add_argument("--page-samples", type=int, default=200)
     parser.add_argument("--page-warmup", type=int, default=5)
@@ -1092,7 +1197,8 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.measurements) - set(MEASUREMENTS):
         parser.error(f"unknown measurement: {', '.join(sorted(unknown))}")
-    chosen = [m for m in MEASUREMENTS if m in (args.measurements or MEASUREMENTS)]
+    # sse is asked for by name: its baseline runs make it the longest.
+    chosen = [m for m in MEASUREMENTS if m in (args.measurements or MEASUREMENTS[:3])]
     if not shutil.which("taskset"):
         print("taskset not found: server and load are not pinned", file=sys.stderr)
         args.server_cpu = args.load_cpu = None
@@ -1120,6 +1226,7 @@ def main() -> None:
             "dom": lambda: asyncio.run(measure_dom(args, workdir)),
             "fanout": lambda: measure_fanout(args, workdir),
             "page": lambda: measure_page(args, workdir),
+            "sse": lambda: measure_sse(args, workdir),
         }
         for name in chosen:
             started = time.monotonic()

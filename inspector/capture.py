@@ -29,7 +29,7 @@ from inspector.responses import (
     cors_preflight_headers,
     is_preflight,
 )
-from inspector.store import BinNotFound, Store, StoreClosed, StoreUnavailable
+from inspector.store import BinNotFound, Store, StoreClosed, Stored, StoreUnavailable
 
 # The scope extension under which inspector.server's protocols pass a request's headers as
 # received: names in their case, in order, repeats kept ([(name, value)] as bytes).
@@ -131,7 +131,7 @@ class Capture:
             request, body=body, body_size=len(body), body_sha256=hashlib.sha256(body).hexdigest()
         )
         try:
-            request_id = await self._store.add_request(request)
+            stored = await self._store.add_capture(request)
         except BinNotFound:
             await answer_error(send, 404, f"The bin {bin_id!r} was deleted.")
             return
@@ -145,10 +145,9 @@ class Capture:
             log.exception("capture could not be stored", bin=bin_id)
             await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
             return
+        request_id = stored.id
         background = bool(bin.forward_targets) or bin.has_secrets
-        await self._hub.announce(
-            Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
-        )
+        await self._hub.announce(captured_event(request, stored, background=background))
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
         answers = bin.response
         if answers and answers.handshakes and (reply := await self._handshake(request, answers)):
@@ -259,11 +258,31 @@ class Capture:
     async def _store_rejected(self, request: CapturedRequest) -> None:
         # The user should see that a delivery was tried even though its body was refused.
         try:
-            request_id = await self._store.add_request(request)
+            stored = await self._store.add_capture(request)
         except Exception as exc:
             log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
             return
-        await self._hub.announce(Event(kind="request", bin_id=request.bin_id, request_id=request_id))
+        await self._hub.announce(captured_event(request, stored))
+
+
+# Captures with bodies up to this size travel in their events (in this process); larger ones are read
+# back from the store. A slow subscriber's queue may hold a thousand events, and keeps their bodies.
+HELD_BODY_LIMIT = 64 * 1024
+
+
+def captured_event(request: CapturedRequest, stored: Stored, *, background: bool = False) -> Event:
+    """The event of a committed capture, carrying the capture (unless its body is large): in this
+    process, live views render it without reading it back when `previous` shows they skip nothing
+    (web/live.follow)."""
+    held = len(request.body) <= HELD_BODY_LIMIT
+    return Event(
+        kind="request",
+        bin_id=request.bin_id,
+        request_id=stored.id,
+        background=background,
+        previous=stored.previous,
+        captured=msgspec.structs.replace(request, id=stored.id) if held else None,
+    )
 
 
 def _handshake_headers(reply: Reply, request_id: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:

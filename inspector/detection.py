@@ -112,3 +112,23 @@ def detect(headers: Sequence[Header], body: bytes) -> Detected:
     if header("x-signature-ed25519") is not None:
         return Detected(provider="discord", event=_text((data or {}).get("type")))
     return Detected()
+
+
+# Labels come from what a sender wrote: cut to a sane length, and without NUL, which PostgreSQL text
+# cannot hold (a label must never be why a capture fails to store).
+_MAX_LABEL = 256
+
+
+def _label(value: str | None) -> str | None:
+    return value.replace("\x00", "")[:_MAX_LABEL] if value is not None else None
+
+
+def stored_labels(headers: Sequence[Header], body: bytes) -> Detected:
+    """What the store keeps of `detect`'s answer (its provider, event and delivery_id columns): the one
+    definition, so a live view rendering a capture it holds shows what a read of the store would."""
+    detected = detect(headers, body)
+    return Detected(
+        provider=_label(detected.provider),
+        event=_label(detected.event),
+        delivery_id=_label(detected.delivery_id),
+    )

@@ -10,6 +10,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 import pytest
 from conftest import ServerProcess, _complete
 
@@ -370,3 +371,59 @@ def test_proxy_headers_ignored_from_untrusted_peers(client: httpx.Client, bin_id
     assert captured["client_ip"] == "127.0.0.1"
     assert captured["scheme"] == "http"
     assert ["x-forwarded-for", "198.51.100.9"] in captured["headers"]
+
+
+async def test_a_captures_event_holds_the_committed_request_and_the_bins_previous_id(tmp_path) -> None:
+    """In process, the capture path hands live views what they render (the request as committed, its
+    id set) and what proves they may (the id its bin committed just before), so they need no read."""
+    from store.storetools import make_bin
+
+    from inspector.bincache import BinCache
+    from inspector.capture import HELD_BODY_LIMIT, Capture
+    from inspector.config import Settings
+    from inspector.hub.local import LocalHub
+    from inspector.store.sqlite import SQLiteStore
+
+    store, hub = SQLiteStore(tmp_path / "capture.db"), LocalHub()
+    await store.open()
+    await store.create_bin(make_bin("b"))
+    capture = Capture(Settings(), BinCache(store, hub), store, hub)
+
+    async def send(body: bytes) -> int:
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def record(message: dict) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "method": "POST", "path": "/b/b/hook", "raw_path": b"/b/b/hook",
+            "query_string": b"x=1", "headers": [(b"host", b"h"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 4000), "server": ("127.0.0.1", 80), "scheme": "http",
+            "http_version": "1.1",
+        }  # fmt: skip
+        await capture(scope, receive, record)
+        assert sent[0]["status"] == 200
+        return int(dict(sent[0]["headers"])[b"x-inspector-request-id"])
+
+    try:
+        async with hub.subscribe("b") as subscription:
+            first, second = await send(b'{"n": 1}'), await send(b'{"n": 2}')
+            events = [await anext(aiter(subscription)) for _ in range(2)]
+        assert [e.request_id for e in events] == [first, second]
+        assert events[1].previous == first
+        held = events[1].captured
+        assert held is not None and (held.id, held.body, held.query) == (second, b'{"n": 2}', "x=1")
+        stored = await store.get_request("b", second)
+        assert stored is not None
+        assert held == msgspec.structs.replace(stored, provider=None, event=None)
+        # A large body stays in the store: queues of slow subscribers must not keep such bodies alive.
+        async with hub.subscribe("b") as subscription:
+            large = await send(b"x" * (HELD_BODY_LIMIT + 1))
+            event = await anext(aiter(subscription))
+        assert (event.request_id, event.previous, event.captured) == (large, second, None)
+    finally:
+        await hub.close()
+        await store.close()

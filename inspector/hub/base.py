@@ -10,6 +10,8 @@ from typing import Literal
 import msgspec
 import structlog
 
+from inspector.models import CapturedRequest
+
 EventKind = Literal[
     "request",
     "request_checked",
@@ -26,7 +28,9 @@ log = structlog.get_logger(__name__)
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """Something that happened to a bin. Events carry ids, not data: readers fetch from the store."""
+    """Something that happened to a bin. Events carry ids; readers fetch from the store, the source of
+    truth. A capture's event may also carry, within the process that made it, the capture itself:
+    live views render it from there when they can prove they skip nothing (web/live.follow)."""
 
     kind: EventKind
     bin_id: str
@@ -34,6 +38,16 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     # The capture needs background work (an on-arrival signature check, auto-forward): only such
     # events reach subscribe_all, so bins without either cost the workers nothing.
     background: bool = False
+    # For a capture: the id committed in its bin just before it, when the store could say (Stored).
+    previous: int | None = None
+    # For a capture: the request as committed (its id set), in the process that captured it only.
+    # Never sent through a broker: bodies can be large, and other processes read the store.
+    captured: CapturedRequest | None = None
+
+    def for_broker(self) -> Event:
+        """The event without the capture it carries: as it may leave this process, and as subscribers
+        that read the store anyway (workers, caches) get it."""
+        return self if self.captured is None else msgspec.structs.replace(self, captured=None)
 
 
 # Besides captures that need background work, what caches in every process must hear of.

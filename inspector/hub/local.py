@@ -26,7 +26,8 @@ class LocalHub(Hub):
     async def publish(self, event: Event) -> None:
         self._fanout.deliver(event.bin_id, event)
         if reaches_all(event):
-            self._fanout.deliver(_ALL, event)
+            # Workers and caches read the store; their deeper queues should not keep bodies alive.
+            self._fanout.deliver(_ALL, event.for_broker())
 
     def subscribe(self, bin_id: str) -> AbstractAsyncContextManager[Subscription]:
         return self._subscribe(bin_id, self._max_pending)

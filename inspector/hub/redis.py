@@ -115,7 +115,7 @@ class RedisHub(Hub):
         while it is on the wire go together in the next one. One PUBLISH per capture cost about a
         seventh of a capture's CPU; a batch costs little more than one.
         """
-        data = _encode(event)
+        data = _encode(event.for_broker())
         self._outbox.append((self.channel(event.bin_id), data))
         if reaches_all(event):
             self._outbox.append((self._all, data))

@@ -6,6 +6,7 @@ from inspector.store.base import (
     SchemaTooNew,
     Store,
     StoreClosed,
+    Stored,
     StoreLocked,
     StoreUnavailable,
     TooManyBins,
@@ -19,5 +20,6 @@ __all__ = [
     "StoreClosed",
     "StoreLocked",
     "StoreUnavailable",
+    "Stored",
     "TooManyBins",
 ]

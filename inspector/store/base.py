@@ -6,6 +6,8 @@ import abc
 from collections.abc import Callable
 from datetime import datetime
 
+import msgspec
+
 from inspector.models import (
     Attempt,
     Bin,
@@ -59,6 +61,15 @@ class StoreClosed(StoreUnavailable):
 
 class TooManyBins(Exception):
     """The creator already has as many live bins as the cap allows."""
+
+
+class Stored(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a committed capture landed: its id, and the id of its bin's capture committed just
+    before it (None when the adapter cannot say). With `previous` equal to the last id a live view
+    sent, that view can take the capture as its next row: no commit of the bin lies between."""
+
+    id: int
+    previous: int | None = None
 
 
 class Store(abc.ABC):
@@ -147,6 +158,15 @@ class Store(abc.ABC):
         (Across bins no order is promised.) Raises BinNotFound if the bin is gone, StoreClosed on
         shutdown, StoreUnavailable if the database cannot take the write.
         """
+
+    async def add_capture(self, request: CapturedRequest) -> Stored:
+        """As `add_request`, and say which capture of the bin was committed just before this one.
+
+        `previous` must be exact or None: the id committed in the bin immediately before (whether or
+        not it was deleted since), so that no id of the bin lies strictly between the two. Adapters
+        that cannot tell it cheaply leave it None (this default), and live views read the store.
+        """
+        return Stored(id=await self.add_request(request))
 
     @abc.abstractmethod
     async def get_request(self, bin_id: str, request_id: int) -> CapturedRequest | None: ...

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from inspector.detection import detect
+from inspector.detection import stored_labels
 from inspector.models import (
     Attempt,
     Bin,
@@ -157,17 +157,8 @@ def check_job_from_row(row: Any) -> CheckJob:
 
 def labels(request: CapturedRequest) -> tuple[str | None, str | None, str | None]:
     """The provider, event and delivery id columns of a capture about to be stored."""
-    detected = detect(request.headers, request.body)
-    return _label(detected.provider), _label(detected.event), _label(detected.delivery_id)
-
-
-# Labels come from what a sender wrote: cut to a sane length, and without NUL, which PostgreSQL text
-# cannot hold (a label must never be why a capture fails to store).
-_MAX_LABEL = 256
-
-
-def _label(value: str | None) -> str | None:
-    return value.replace("\x00", "")[:_MAX_LABEL] if value is not None else None
+    detected = stored_labels(request.headers, request.body)
+    return detected.provider, detected.event, detected.delivery_id
 
 
 def request_from_row(row: Any) -> CapturedRequest:

@@ -40,6 +40,7 @@ from inspector.store.base import (
     SchemaTooNew,
     Store,
     StoreClosed,
+    Stored,
     StoreLocked,
     StoreUnavailable,
     TooManyBins,
@@ -53,6 +54,8 @@ SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 
 # Rows per INSERT statement: well under SQLite's limit of 32,766 bound variables (21 a row).
 _ROWS_PER_STATEMENT = 500
+# Bins whose newest id the writer remembers; past this it forgets them all (they only cost a store read).
+_NEWEST_BINS = 100_000
 
 
 @functools.cache
@@ -142,7 +145,11 @@ class SQLiteStore(Store):
         self._counts: dict[str, int] = {}
         # Each bin's own request limit (None: the server's), read once; every change to it passes here.
         self._limits: dict[str, int | None] = {}
-        self._queue: list[tuple[CapturedRequest, asyncio.Future[int]]] = []
+        self._queue: list[tuple[CapturedRequest, asyncio.Future[Stored]]] = []
+        # The newest id committed in each bin this writer has written to since opening (the single
+        # writer assigns every id, so it is exact): a capture's `previous` (Stored). A bin not seen
+        # yet, or forgotten when the map grew too big, gives None, and live views read the store.
+        self._newest: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._closing = False
@@ -171,6 +178,8 @@ class SQLiteStore(Store):
         self._readers = [await self._connect(query_only=True) for _ in range(self._reader_count)]
         self._next_reader = itertools.cycle(self._readers)
         self._last_id = await self._highest_request_id()
+        # Another process may have written the file while it was closed.
+        self._newest.clear()
         self._commit_task = asyncio.create_task(self._commit_loop(), name="sqlite-group-commit")
 
     async def close(self) -> None:
@@ -236,9 +245,12 @@ class SQLiteStore(Store):
     # -- writes ---------------------------------------------------------------------------
 
     async def add_request(self, request: CapturedRequest) -> int:
+        return (await self.add_capture(request)).id
+
+    async def add_capture(self, request: CapturedRequest) -> Stored:
         if self._closing:
             raise StoreClosed("the store is shutting down")
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         self._wake.set()
         return await future
@@ -258,10 +270,13 @@ class SQLiteStore(Store):
                 await self._commit_batch(batch)
                 self._observe_commit(len(batch), time.perf_counter() - started)
 
-    async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[int]]]) -> None:
+    async def _commit_batch(self, batch: list[tuple[CapturedRequest, asyncio.Future[Stored]]]) -> None:
         conn = self._require_writer()
         first_id = self._last_id + 1
         self._last_id += len(batch)
+        # The batch's bins are forgotten until it is settled: should it fail half-way, after some rows
+        # committed, their next captures say nothing of `previous` (live views then read the store).
+        newest = {b: self._newest.pop(b) for b in {r.bin_id for r, _ in batch} if b in self._newest}
         values = [_request_row(first_id + n, request) for n, (request, _) in enumerate(batch)]
         added = Counter(request.bin_id for request, _ in batch)
         inserted = 0
@@ -303,12 +318,22 @@ class SQLiteStore(Store):
         if stored is not None:
             for bin_id in added:
                 self._counts.pop(bin_id, None)  # counted again when next needed
+        # Each committed row's previous in its bin (a cancelled capture's row too: it is committed).
+        previous: dict[int, int | None] = {}
+        for n, (request, _) in enumerate(batch):
+            if stored is None or first_id + n in stored:
+                previous[n] = newest.get(request.bin_id)
+                newest[request.bin_id] = first_id + n
+        if len(self._newest) > _NEWEST_BINS:
+            self._newest.clear()
+        self._newest.update(newest)
         for n, (request, future) in enumerate(batch):
+            request_id = first_id + n
+            committed_here = stored is None or request_id in stored
             if future.done():  # the capture was cancelled; a committed row stays all the same
                 continue
-            request_id = first_id + n
-            if stored is None or request_id in stored:
-                future.set_result(request_id)
+            if committed_here:
+                future.set_result(Stored(id=request_id, previous=previous.get(n)))
             else:
                 future.set_exception(failure or BinNotFound(request.bin_id))
 

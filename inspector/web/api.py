@@ -19,7 +19,7 @@ from litestar.response import Stream
 from inspector.bincache import BinCache
 from inspector.bins import new_bin, new_token, token_hash
 from inspector.bodies import describe
-from inspector.capture import PREFIX
+from inspector.capture import PREFIX, captured_event
 from inspector.config import PUBLIC_BINS_PER_CLIENT, Settings, bins_private_by_default, effective_limit
 from inspector.exports import BadImport, check_importable, from_har, har_entry, to_curl, to_har, to_raw_http
 from inspector.hub import Event
@@ -639,9 +639,7 @@ class BinsController(Controller):
         background = bool(bin.forward_targets) or bin.has_secrets
         ids = []
         for captured in captures:
-            request_id = await store.add_request(captured)
-            ids.append(request_id)
-            await hub.announce(
-                Event(kind="request", bin_id=bin_id, request_id=request_id, background=background)
-            )
+            stored = await store.add_capture(captured)
+            ids.append(stored.id)
+            await hub.announce(captured_event(captured, stored, background=background))
         return ImportOut(imported=len(ids), ids=ids)

@@ -22,8 +22,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from inspector.capture import answer_error
 from inspector.config import Settings
+from inspector.detection import stored_labels
 from inspector.hub import Event, Hub
-from inspector.models import MAX_ID, CapturedRequest
+from inspector.models import MAX_ID, CapturedRequest, RequestSummary
 from inspector.proxies import TrustedProxies, scope_origin
 from inspector.replay import hop_by_hop_names
 from inspector.search import EMPTY, RequestQuery
@@ -55,10 +56,13 @@ async def follow(
     Subscribing before reading the store leaves no gap: a request committed while we catch up
     arrives as a live event too, and is skipped if the catch-up already gave it. Live request
     events are not trusted to arrive in commit order: several processes publish them, each in its
-    own time, and a process may die between its commit and its publish. So each one is taken as a
-    cue to read what the store committed after the last id sent, which yields every request once,
-    in id order, with nothing skipped. The stream ends if the hub drops us for falling behind; the
-    client reconnects and catches up again.
+    own time, and a process may die between its commit (or a capture be cancelled after it) and its
+    publish. So a live request event is passed on as it is only when it proves it is the next row:
+    it carries the capture (this process made it) and its `previous`, the id the store committed in
+    the bin just before it, is the last id sent. Any other is taken as a cue to read what the store
+    committed after the last id sent, which yields every request once, in id order, with nothing
+    skipped. The stream ends if the hub drops us for falling behind; the client reconnects and
+    catches up again.
 
     Under a filter the reads go through `find_requests`, which passes on only the captures that
     match (its windows move the cursor past the others), and signature and forward updates are
@@ -77,6 +81,12 @@ async def follow(
         async for event in subscription:
             if event.kind == "request":
                 if event.request_id is None or event.request_id <= last:
+                    continue
+                if query.empty and event.captured is not None and event.previous == last:
+                    # Nothing of this bin was committed between `last` and this capture, and the event
+                    # holds it: it is the next row, rendered without reading it back.
+                    last = event.request_id
+                    yield event
                     continue
                 if query.empty:
                     for request_id in await read(bin_id, last, event.request_id):
@@ -249,7 +259,7 @@ class LiveViews:
     async def _render_html(self, event: Event) -> str | None:
         row = None
         if event.kind in ("request", "request_checked", "request_forwarded") and event.request_id is not None:
-            row = await self._store.get_summary(event.bin_id, event.request_id)
+            row = _held_summary(event) or await self._store.get_summary(event.bin_id, event.request_id)
             if row is None:
                 return None  # deleted before we got to it
         counted = event.kind in ("request", "request_deleted", "bin_cleared")
@@ -266,7 +276,7 @@ class LiveViews:
             return msgspec.json.encode({**_public(event), **extra}).decode()
         if event.kind != "request" or event.request_id is None:
             return msgspec.json.encode(_public(event)).decode()
-        request = await self._store.get_request(event.bin_id, event.request_id)
+        request = _held_request(event) or await self._store.get_request(event.bin_id, event.request_id)
         return msgspec.json.encode(request_out(request)).decode() if request else None
 
     async def smee(self, event: Event) -> bytes | None:
@@ -277,10 +287,45 @@ class LiveViews:
         )
 
     async def _render_smee(self, event: Event) -> str | None:
-        request = await self._store.get_request(event.bin_id, event.request_id or 0)
+        request = event.captured or await self._store.get_request(event.bin_id, event.request_id or 0)
         return (
             msgspec.json.encode(smee_payload(request)).decode() if request and not request.rejected else None
         )
+
+
+def _held_request(event: Event) -> CapturedRequest | None:
+    """The capture a request event holds, as the store would give it back; None when it holds none or
+    when only the store can complete it: a capture with a delivery id may repeat an earlier one
+    (`duplicate_of` is a probe of the store)."""
+    if event.kind != "request" or event.captured is None:
+        return None
+    labels = stored_labels(event.captured.headers, event.captured.body)
+    if labels.delivery_id is not None:
+        return None
+    return msgspec.structs.replace(event.captured, provider=labels.provider, event=labels.event)
+
+
+def _held_summary(event: Event) -> RequestSummary | None:
+    """The list row of the capture a request event holds, as the store would give it; None when it
+    holds none, or when the row depends on work done after the commit: bins with an on-arrival check
+    or auto-forward show badges that workers write to the store meanwhile."""
+    if event.background or (request := _held_request(event)) is None:
+        return None
+    return RequestSummary(
+        id=request.id,
+        bin_id=request.bin_id,
+        method=request.method,
+        path=request.path,
+        sub_path=request.sub_path,
+        query=request.query,
+        content_type=request.content_type,
+        body_size=request.body_size or 0,
+        client_ip=request.client_ip,
+        received_at=request.received_at,
+        rejected=request.rejected,
+        provider=request.provider,
+        event=request.event,
+    )
 
 
 def _identity(event: Event) -> tuple[Any, ...]:

@@ -64,6 +64,25 @@ async def test_two_hubs_of_one_deployment_see_each_others_events() -> None:
         ]
 
 
+async def test_a_capture_crosses_the_broker_as_ids_without_the_request_it_holds() -> None:
+    """Only the capturing process may render from the capture an event holds: other processes read the
+    store, so bodies never travel through Redis. The ids, `previous` included, do."""
+    from datetime import UTC, datetime
+
+    from inspector.models import CapturedRequest
+
+    held = CapturedRequest(
+        bin_id="a", method="POST", path="/b/a", sub_path="", query="", headers=[], body=b"x" * 100_000,
+        body_size=100_000, body_sha256=None, client_ip=None, client_port=None, host="h", scheme="http",
+        http_version="1.1", received_at=datetime.now(UTC), id=7,
+    )  # fmt: skip
+    prefix = unique_prefix()
+    async with opened(prefix=prefix) as one, opened(prefix=prefix) as other, other.subscribe("a") as page:
+        await one.publish(Event(kind="request", bin_id="a", request_id=7, previous=5, captured=held))
+        (event,) = await collect(page, 1)
+    assert (event.request_id, event.previous, event.captured) == (7, 5, None)
+
+
 async def test_deployments_with_other_prefixes_do_not_hear_each_other() -> None:
     async with (
         opened(prefix=unique_prefix()) as one,

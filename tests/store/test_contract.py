@@ -133,6 +133,25 @@ async def test_concurrent_adds_get_increasing_ids_per_bin(store: Store) -> None:
         assert await store.count_requests(name) == 100
 
 
+async def test_add_capture_names_the_bins_previous_commit_or_nothing(store: Store) -> None:
+    """`previous` lets a live view take a capture as its next row without a read: it must be exact
+    (the id committed just before in the same bin) whenever it is not None; a vanished bin's row,
+    never committed, is nobody's previous."""
+    await store.create_bin(make_bin("bin-two"))
+    names = ["bin-one", "bin-two", "ghost"]
+    calls = [(names[n % 3], n) for n in range(90)]
+    results = await asyncio.gather(
+        *(store.add_capture(make_request(b, body=str(n).encode())) for b, n in calls), return_exceptions=True
+    )
+    for name in ("bin-one", "bin-two"):
+        mine = [r for (b, _), r in zip(calls, results, strict=True) if b == name]
+        ids = [stored.id for stored in mine]  # type: ignore[union-attr]
+        assert [r.id for r in await store.requests_after(name, after=0, limit=1000)] == ids
+        for earlier, stored in zip([None, *ids], mine, strict=False):
+            assert stored.previous in (None, earlier)  # type: ignore[union-attr]
+    assert all(isinstance(r, BinNotFound) for (b, _), r in zip(calls, results, strict=True) if b == "ghost")
+
+
 async def test_a_vanished_bin_fails_only_its_own_requests(store: Store, peek: Peek) -> None:
     results = await asyncio.gather(
         store.add_request(make_request()),

@@ -5,6 +5,7 @@ Everything the port promises is tested for both stores in test_contract.py.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -89,6 +90,39 @@ async def test_a_file_from_a_newer_version_is_refused_untouched_and_unlocked(tmp
     # Refused, it holds nothing: a second attempt fails the same way, not with "locked".
     with pytest.raises(SchemaTooNew):
         await SQLiteStore(path).open()
+
+
+async def test_the_single_writer_names_each_captures_previous_exactly(tmp_path: Path) -> None:
+    """SQLite's one writer assigns every id, so it knows each bin's previous commit (Stored.previous)
+    from a bin's second capture since opening: the live view's way to skip a store read."""
+    store = SQLiteStore(tmp_path / "store.db")
+    await store.open()
+    try:
+        for name in ("a", "b"):
+            await store.create_bin(make_bin(name))
+        first = await store.add_capture(make_request("a"))
+        assert first.previous is None  # nothing of "a" written by this writer yet: only a read can tell
+        other, second = await asyncio.gather(
+            store.add_capture(make_request("b")), store.add_capture(make_request("a"))
+        )
+        assert second.previous == first.id  # "b"'s commit in between is another bin's
+        # A capture cancelled while its commit was under way still committed: it is the next one's previous.
+        cancelled = asyncio.ensure_future(store.add_capture(make_request("a")))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        third = await store.add_capture(make_request("a"))
+        committed = [r.id for r in await store.requests_after("a", after=second.id, limit=10)]
+        assert len(committed) == 2 and committed[-1] == third.id
+        assert third.previous == committed[0]
+        assert (await store.add_capture(make_request("b"))).previous == other.id
+    finally:
+        await store.close()
+    # Reopened, it has forgotten: another process may have written the file meanwhile.
+    await store.open()
+    try:
+        assert (await store.add_capture(make_request("a"))).previous is None
+    finally:
+        await store.close()
 
 
 async def test_a_full_bin_never_shows_more_than_its_limit(tmp_path: Path) -> None:

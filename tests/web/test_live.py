@@ -274,6 +274,128 @@ async def test_follow_sends_each_request_once_in_order_whatever_order_events_arr
         await store.close()
 
 
+async def wait_until(done: Callable[[], bool], within: float = 5) -> None:
+    for _ in range(int(within / 0.01)):
+        if done():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def test_follow_passes_on_a_held_capture_only_when_it_proves_it_is_the_next_row(tmp_path) -> None:
+    """Events from this process carry the capture and the id committed before it in its bin: a capture
+    whose `previous` is the last id sent goes out as the event holds it (no store read); any other
+    (a capture whose event never came, events out of order) makes follow read the store, so every
+    committed request still comes once, in id order."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.capture import captured_event
+    from inspector.hub.local import LocalHub
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web.live import follow
+
+    store, hub = SQLiteStore(tmp_path / "live.db"), LocalHub()
+    await store.open()
+    await hub.open()
+    stream = None
+    try:
+        await store.create_bin(make_bin("b"))
+        first = await store.add_capture(make_request("b"))
+        stream = follow(store, hub, "b", after=first.id)
+        seen: list = []
+
+        async def read(count: int) -> None:
+            while len(seen) < count:
+                seen.append(await anext(stream))
+
+        reader = asyncio.create_task(read(6))
+        await asyncio.sleep(0.05)  # subscribed and caught up (nothing after `first`)
+        requests = [make_request("b", body=str(n).encode()) for n in range(6)]
+        stored = [await store.add_capture(request) for request in requests[:5]]
+        events = [captured_event(r, s) for r, s in zip(requests, stored, strict=False)]
+        # In order: held. Then the third's event is lost and the fifth's comes before the fourth's.
+        for n in (0, 1, 4, 3):
+            await hub.publish(events[n])
+        await wait_until(lambda: len(seen) == 5)
+        stored.append(await store.add_capture(requests[5]))  # the next one, after the gap was read
+        events.append(captured_event(requests[5], stored[5]))
+        assert [e.previous for e in events] == [first.id, *(s.id for s in stored[:-1])]
+        await hub.publish(events[5])
+        await asyncio.wait_for(reader, 5)
+        assert [e.request_id for e in seen] == [s.id for s in stored]
+        held = [n for n, event in enumerate(seen) if event is events[n]]
+        assert held == [0, 1, 5]  # the rest were read from the store, after the gap was seen
+    finally:
+        if stream is not None:
+            await stream.aclose()
+        await hub.close()
+        await store.close()
+
+
+async def test_a_held_capture_renders_as_the_stored_one_without_the_store(tmp_path) -> None:
+    """The JSON and smee renderings of a held capture equal those of the stored request, labels
+    included, and need no store: they are made here after the store has closed."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.app import _resource_dir
+    from inspector.capture import captured_event
+    from inspector.hub import Event
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web.live import LiveViews
+    from inspector.web.templating import create_environment
+
+    store = SQLiteStore(tmp_path / "live.db")
+    await store.open()
+    templates = create_environment(_resource_dir("templates"))
+    await store.create_bin(make_bin("b"))
+    # Zoom: a provider and an event type, and no delivery id (which would need a store probe).
+    request = make_request("b", body=b'{"event": "meeting.started"}', headers=[("x-zm-signature", "v0=1")])
+    stored = await store.add_capture(request)
+    from_store = LiveViews(store, templates)
+    plain = Event(kind="request", bin_id="b", request_id=stored.id)
+    expected = (await from_store.json(plain), await from_store.smee(plain))
+    assert b"meeting.started" in (expected[0] or b"")
+    await store.close()
+    held = LiveViews(store, templates)
+    event = captured_event(request, stored)
+    assert (await held.json(event), await held.smee(event)) == expected
+
+
+async def test_a_dashboard_row_comes_from_the_held_capture_unless_the_store_knows_more(tmp_path) -> None:
+    """The row of a held capture is rendered from it: the store is not asked (here the row is deleted
+    before rendering, and still rendered; the deletion's own event removes it). Rows whose badges or
+    duplicate mark only the store knows are read: bins with background work, captures with a
+    delivery id (for those the deleted row renders nothing)."""
+    from store.storetools import make_bin, make_request
+
+    from inspector.app import _resource_dir
+    from inspector.capture import captured_event
+    from inspector.store.sqlite import SQLiteStore
+    from inspector.web.live import LiveViews
+    from inspector.web.templating import create_environment
+
+    store = SQLiteStore(tmp_path / "live.db")
+    await store.open()
+    try:
+        views = LiveViews(store, create_environment(_resource_dir("templates")))
+        await store.create_bin(make_bin("b"))
+        github = [("x-github-event", "push"), ("x-github-delivery", "d-1")]
+        cases = [
+            (make_request("b"), False),
+            (make_request("b"), True),
+            (make_request("b", headers=github), False),
+        ]
+        rendered = []
+        for request, background in cases:
+            stored = await store.add_capture(request)
+            assert await store.delete_request("b", stored.id)
+            rendered.append(await views.html(captured_event(request, stored, background=background)))
+        assert rendered[0] is not None and f'id="r-{stored.id - 2}"'.encode() in rendered[0]
+        assert rendered[1:] == [None, None]
+    finally:
+        await store.close()
+
+
 async def test_a_filtered_follow_sends_each_matching_request_once_in_order(tmp_path) -> None:
     """The same under a filter: events out of order or missing, captures that do not match in
     between, and a bin longer than one scan window: every match once, in id order."""
@@ -554,3 +676,42 @@ def test_streams_end_when_their_holder_may_no_longer_read_the_bin(
         client.post(f"/api/bins/{bin_id}/share", headers=owner)  # a new link: the old one stops working
         capture(client, bin_id)
         assert [e for e in events if e.get("event") == "request"] == []
+
+
+def test_live_rows_of_captures_say_what_stored_rows_say(
+    server: ServerProcess, client: httpx.Client, bin_id: str
+) -> None:
+    """Live events rendered from the capture itself carry the detected provider and event, and a
+    repeated delivery id still shows as a duplicate (that row is read from the store)."""
+    github = {"x-github-event": "push", "x-github-delivery": "d-1"}
+    zoom = {"x-zm-signature": "v0=1", "content-type": "application/json"}
+    with (
+        httpx.stream("GET", f"{server.url}/api/bins/{bin_id}/stream", timeout=10) as api,
+        httpx.stream("GET", f"{server.url}/bins/{bin_id}/events", timeout=10) as page,
+    ):
+        events, rows = read_sse(api), read_sse(page)
+        time.sleep(0.2)  # both streams subscribed
+        sent = []
+        for headers, body in (
+            ({}, b"{}"),
+            ({}, b"{}"),  # its previous is the first: held, not read
+            (zoom, b'{"event": "meeting.started"}'),
+            (github, b"{}"),
+            (github, b"{}"),
+        ):
+            response = client.post(f"/b/{bin_id}/hook", content=body, headers=headers)
+            sent.append(int(response.headers["x-inspector-request-id"]))
+        live = request_events(events, 5)
+        fragments = []
+        for event in rows:
+            if "id" in event:
+                fragments.append(event["data"])
+            if len(fragments) == 5:
+                break
+    assert [int(e["id"]) for e in live] == sent
+    for event, request_id in zip(live, sent, strict=True):
+        assert json.loads(event["data"]) == client.get(f"/api/bins/{bin_id}/requests/{request_id}").json()
+    assert "zoom · meeting.started" in fragments[2]
+    assert "github · push" in fragments[3]
+    assert f"duplicate of #{sent[3]}" in fragments[4]
+    assert all(f'id="r-{request_id}"' in f for f, request_id in zip(fragments, sent, strict=True))
