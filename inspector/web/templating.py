@@ -100,6 +100,9 @@ def create_environment(directory: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        # Templates ship with the package and change only with it: no stat() of every template (and
+        # of each one it includes) on every page and live row.
+        auto_reload=False,
     )
     environment.filters["size"] = human_size
     environment.filters["wire"] = wire_text
