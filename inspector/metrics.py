@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
@@ -15,6 +16,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from inspector.store import Store
 
@@ -26,6 +30,52 @@ ASGIApp = Callable[[Any, Any, Any], Any]
 FORWARD_OUTCOMES = ("delivered", "retrying", "failed")
 # Queues the store reports on (Store.queue_depths), always exported, 0 when empty.
 QUEUES = ("commit", "forward", "check")
+
+
+# Seconds from a capture's arrival to its answer's head: the bounds of the latency histogram.
+CAPTURE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class CaptureTally(Collector):
+    """Capture answers by status, and their latency as a histogram, counted in plain numbers.
+
+    Counted on the event loop's thread alone, so without the lock each prometheus_client `inc` and
+    `observe` takes (they were about 4% of a capture's CPU), and exported when scraped, as the
+    counter `inspector_captures_total{status}` and the histogram `inspector_capture_duration_seconds`.
+    """
+
+    def __init__(self) -> None:
+        self._statuses: dict[int | None, int] = {}
+        # One count per bucket (the last: above every bound), not yet cumulative.
+        self._buckets = [0] * (len(CAPTURE_BUCKETS) + 1)
+        self._sum = 0.0
+
+    def took(self, seconds: float) -> None:
+        self._buckets[bisect.bisect_left(CAPTURE_BUCKETS, seconds)] += 1
+        self._sum += seconds
+
+    def answered(self, status: int | None) -> None:
+        self._statuses[status] = self._statuses.get(status, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        answers = CounterMetricFamily(
+            "inspector_captures",
+            "Requests to capture URLs, by the HTTP status of the answer ('none': the client went away first)",
+            labels=["status"],
+        )
+        for status, count in sorted(self._statuses.items(), key=lambda item: item[0] or 0):
+            answers.add_metric([str(status) if status else "none"], count)
+        yield answers
+        cumulative, running = [], 0
+        for bound, count in zip([*map(floatToGoString, CAPTURE_BUCKETS), "+Inf"], self._buckets, strict=True):
+            running += count
+            cumulative.append((bound, running))
+        yield HistogramMetricFamily(
+            "inspector_capture_duration_seconds",
+            "From a capture request's arrival to its answer's head, a bin's configured delay included",
+            buckets=cumulative,
+            sum_value=self._sum,
+        )
 
 
 class Metrics:
@@ -41,18 +91,8 @@ class Metrics:
         # serves one app, so turning them off for the process is harmless.
         disable_created_metrics()
         self.registry = CollectorRegistry(auto_describe=True)
-        self.captures = Counter(
-            "inspector_captures",
-            "Requests to capture URLs, by the HTTP status of the answer ('none': the client went away first)",
-            ["status"],
-            registry=self.registry,
-        )
-        self.capture_seconds = Histogram(
-            "inspector_capture_duration_seconds",
-            "From a capture request's arrival to its answer's head, a bin's configured delay included",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-            registry=self.registry,
-        )
+        self.captures = CaptureTally()
+        self.registry.register(self.captures)
         self.commit_batch = Histogram(
             "inspector_store_commit_batch_size",
             "Captures written by one group commit of the store",
@@ -104,8 +144,7 @@ class Metrics:
     def measured(self, capture: ASGIApp) -> ASGIApp:
         """The capture app, counting each answer by status and timing it to the answer's head."""
 
-        by_status: dict[int | None, Any] = {}
-        observe = self.capture_seconds.observe
+        tally = self.captures
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             started = time.perf_counter()
@@ -115,16 +154,13 @@ class Metrics:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    observe(time.perf_counter() - started)
+                    tally.took(time.perf_counter() - started)
                 await send(message)
 
             try:
                 await capture(scope, receive, send_measured)
             finally:
-                child = by_status.get(status)
-                if child is None:  # once per status: labels() costs more than the increment
-                    child = by_status[status] = self.captures.labels(str(status) if status else "none")
-                child.inc()
+                tally.answered(status)
 
         return app
 
