@@ -311,21 +311,7 @@ def _held_summary(event: Event) -> RequestSummary | None:
     or auto-forward show badges that workers write to the store meanwhile."""
     if event.background or (request := _held_request(event)) is None:
         return None
-    return RequestSummary(
-        id=request.id,
-        bin_id=request.bin_id,
-        method=request.method,
-        path=request.path,
-        sub_path=request.sub_path,
-        query=request.query,
-        content_type=request.content_type,
-        body_size=request.body_size or 0,
-        client_ip=request.client_ip,
-        received_at=request.received_at,
-        rejected=request.rejected,
-        provider=request.provider,
-        event=request.event,
-    )
+    return request.summary()
 
 
 def _identity(event: Event) -> tuple[Any, ...]:
