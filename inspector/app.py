@@ -204,7 +204,15 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
     streams = StreamCaps(
         settings.max_streams_per_bin, settings.max_streams_per_client, settings.trusted_proxies
     )
-    capture = Capture(settings, bins, store, hub, bin_limiter=bin_limiter, client_limiter=client_limiter)
+    capture = Capture(
+        settings,
+        bins,
+        store,
+        hub,
+        bin_limiter=bin_limiter,
+        client_limiter=client_limiter,
+        tally=metrics.captures,
+    )
     sweeper = Sweeper(
         store, bins, interval=settings.sweep_interval_seconds, max_stored_bytes=settings.max_stored_bytes
     )
@@ -321,5 +329,5 @@ def create_app(settings: Settings, *, store: Store | None = None, hub: Hub | Non
         logging_config=None,
     )
     smee = SmeeChannel(store, hub, live, streams, settings.sse_ping_seconds)
-    app = InspectorApp(settings, store, hub, web, metrics.measured(capture), smee)
+    app = InspectorApp(settings, store, hub, web, capture, smee)
     return app

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
@@ -31,9 +33,18 @@ from inspector.responses import (
 )
 from inspector.store import BinNotFound, Store, StoreClosed, Stored, StoreUnavailable
 
+if TYPE_CHECKING:
+    from inspector.metrics import CaptureTally
+
 # The scope extension under which inspector.server's protocols pass a request's headers as
 # received: names in their case, in order, repeats kept ([(name, value)] as bytes).
 RAW_HEADERS = "inspector.raw_headers"
+# The scope extension under which inspector.server's httptools protocol offers to send a whole
+# answer in one write: `await respond(status, headers, body)`. It skips the checks ASGI's send makes
+# of each header, so it takes only answers whose headers this module made (lowercase names, values
+# of our own), never a bin's configured ones.
+RESPOND = "inspector.respond"
+Respond = Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 
@@ -70,8 +81,11 @@ class Capture:
         *,
         bin_limiter: RateLimiter | None = None,
         client_limiter: RateLimiter | None = None,
+        tally: CaptureTally | None = None,
     ) -> None:
         self._settings = settings
+        # Answers by status and their latency, for /metrics.
+        self._tally = tally
         self._bins = bins
         self._store = store
         self._hub = hub
@@ -81,99 +95,112 @@ class Capture:
         self.refused: OrderedDict[str, int] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            status = await self._capture(scope, receive, send)
+        finally:
+            if self._tally is not None:
+                # The answer is the request's last act, so its end is when its head went out.
+                if status is not None:
+                    self._tally.took(time.perf_counter() - started)
+                self._tally.answered(status)
+
+    async def _capture(self, scope: Scope, receive: Any, send: Any) -> int | None:
+        """Store the request, then answer it; the status answered (None: the sender went away)."""
         received_at = datetime.now(UTC)
+        # The server's one-write answer, for answers whose headers are all our own.
+        respond: Respond | None = (scope.get("extensions") or {}).get(RESPOND)
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         # Some servers and test clients leave the query in raw_path.
         path = raw_path.split(b"?", 1)[0].decode("latin-1")
         bin_id, slash, rest = path[len(PREFIX) :].partition("/")
         if not bin_id:
-            await answer_error(send, 404, "This URL names no bin: capture URLs look like /b/{bin}/anything.")
-            return
+            detail = "This URL names no bin: capture URLs look like /b/{bin}/anything."
+            return await answer_error(send, 404, detail, respond=respond)
         bin = await self._bins.get(bin_id)
         if bin is None or bin.expires_at <= received_at:
-            await answer_error(send, 404, f"There is no bin named {bin_id!r}; it may have expired.")
-            return
+            detail = f"There is no bin named {bin_id!r}; it may have expired."
+            return await answer_error(send, 404, detail, respond=respond)
 
         # The scope's names are lowercase (for the framework); the capture keeps them as sent when
         # the protocol passed them on (inspector.server does), else the scope's are all there is.
-        raw = scope.get("extensions", {}).get(RAW_HEADERS) or scope["headers"]
+        raw = (scope.get("extensions") or {}).get(RAW_HEADERS) or scope["headers"]
         headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
         if any(k == b"cookie" and b"inspector_" in v for k, v in scope["headers"]):
             headers = _without_credentials(headers)
-        request = self._describe(scope, bin_id, path, slash + rest, headers, received_at)
+        origin = self._origin(scope, headers)
+
+        def described(
+            body: bytes = b"", body_size: int | None = None, rejected: str | None = None
+        ) -> CapturedRequest:
+            return _request(
+                scope, bin_id, path, slash + rest, headers, origin, received_at, body, body_size, rejected
+            )
+
         if problem := self._header_problem(scope["headers"]):
-            await self._store_rejected(msgspec.structs.replace(request, rejected=problem))
-            await answer_error(send, 431, f"Refused: {problem}.")
-            return
-        if retry_after := await self._rate_limited(bin_id, request.client_ip):
-            await answer_error(
+            await self._store_rejected(described(rejected=problem))
+            return await answer_error(send, 431, f"Refused: {problem}.", respond=respond)
+        if retry_after := await self._rate_limited(bin_id, origin[0]):
+            return await answer_error(
                 send,
                 429,
                 "Too many requests to this bin; slow down.",
                 extra=[(b"retry-after", retry_after.encode())],
+                respond=respond,
             )
-            return
         limit = self._settings.max_body_size
         try:
             body = await _read_body(receive, limit, _declared_length(headers))
         except BodyTooLarge as exc:
             reason = f"body larger than the {format_size(limit)} limit"
-            await self._store_rejected(msgspec.structs.replace(request, body_size=exc.size, rejected=reason))
-            await answer_error(
-                send,
-                413,
-                f"The body is larger than this server's limit of {format_size(limit)} ({limit} bytes).",
-            )
-            return
+            await self._store_rejected(described(body_size=exc.size, rejected=reason))
+            detail = f"The body is larger than this server's limit of {format_size(limit)} ({limit} bytes)."
+            return await answer_error(send, 413, detail, respond=respond)
         except ConnectionError:
-            return  # the sender hung up mid-body: there is nobody to acknowledge
-        request = msgspec.structs.replace(
-            request, body=body, body_size=len(body), body_sha256=hashlib.sha256(body).hexdigest()
-        )
+            return None  # the sender hung up mid-body: there is nobody to acknowledge
+        request = described(body, len(body))
         try:
             stored = await self._store.add_capture(request)
         except BinNotFound:
-            await answer_error(send, 404, f"The bin {bin_id!r} was deleted.")
-            return
+            return await answer_error(send, 404, f"The bin {bin_id!r} was deleted.", respond=respond)
         except StoreClosed:
-            await answer_error(send, 503, "The server is shutting down; send the request again shortly.")
-            return
+            detail = "The server is shutting down; send the request again shortly."
+            return await answer_error(send, 503, detail, respond=respond)
         except StoreUnavailable:  # the store has logged why (disk full, I/O error)
-            await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
-            return
+            detail = "The request could not be stored; nothing was kept. Try again."
+            return await answer_error(send, 503, detail, respond=respond)
         except Exception:
             log.exception("capture could not be stored", bin=bin_id)
-            await answer_error(send, 503, "The request could not be stored; nothing was kept. Try again.")
-            return
+            detail = "The request could not be stored; nothing was kept. Try again."
+            return await answer_error(send, 503, detail, respond=respond)
         request_id = stored.id
         background = bool(bin.forward_targets) or bin.has_secrets
         await self._hub.announce(captured_event(request, stored, background=background))
         request_id_header = (b"x-inspector-request-id", str(request_id).encode())
         answers = bin.response
         if answers and answers.handshakes and (reply := await self._handshake(request, answers)):
-            await _send(send, reply.status, _handshake_headers(reply, request_id_header), reply.body)
-            return
+            return await _send(send, reply.status, _handshake_headers(reply, request_id_header), reply.body)
         if answers and answers.cors and is_preflight(request.method, headers):
             preflight = [*cors_preflight_headers(headers), *INERT_ANSWER, request_id_header]
-            await _send(send, PREFLIGHT_STATUS, preflight, b"")
-            return
+            return await _send(send, PREFLIGHT_STATUS, preflight, b"")
         spec = choose(answers, request.method, request.sub_path) if answers else None
         if answers is None or spec is None:
             cors = cors_headers(headers) if answers and answers.cors else []
-            await _answer(
+            return await _answer(
                 send,
                 200,
                 msgspec.json.encode({"ok": True, "request_id": request_id}),
                 head=request.method == "HEAD",
                 extra=[request_id_header, *cors],
+                respond=respond,
             )
-            return
         # Templates may use the request's id, so the answer is built from the stored request.
         answer = build_answer(spec, msgspec.structs.replace(request, id=request_id), cors=answers.cors)
         if answer.delay_seconds:
             # The request is already stored: the delay only holds the answer, as the user asked.
             await asyncio.sleep(min(answer.delay_seconds, self._settings.max_response_delay_seconds))
-        await _send(send, answer.status, [*answer.headers, request_id_header], answer.body)
+        return await _send(send, answer.status, [*answer.headers, request_id_header], answer.body)
 
     async def _handshake(self, request: CapturedRequest, answers: ResponseSettings) -> Reply | None:
         """The answer a provider's URL-verification challenge expects, when the request is one."""
@@ -216,15 +243,8 @@ class Capture:
                 return decision.retry_after_header
         return None
 
-    def _describe(
-        self,
-        scope: Scope,
-        bin_id: str,
-        path: str,
-        sub_path: str,
-        headers: list[Header],
-        received_at: datetime,
-    ) -> CapturedRequest:
+    def _origin(self, scope: Scope, headers: list[Header]) -> Origin:
+        """Who sent the request and to which URL, proxies the operator trusts taken into account."""
         peer = scope.get("client") or (None, None)
         host = next((value for name, value in headers if name.lower() == "host"), None)
         if host is None:
@@ -237,23 +257,8 @@ class Capture:
             headers=headers,
             trusted=self._settings.trusted_proxies,
         )
-        return CapturedRequest(
-            bin_id=bin_id,
-            method=scope["method"],
-            path=path,
-            sub_path=sub_path,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=b"",
-            body_size=None,
-            body_sha256=None,
-            client_ip=client_ip,
-            client_port=peer[1] if client_ip == peer[0] else None,
-            host=host,
-            scheme=scope.get("scheme", "http") if scheme not in ("http", "https") else scheme,
-            http_version=scope.get("http_version", "1.1"),
-            received_at=received_at,
-        )
+        scheme = scope.get("scheme", "http") if scheme not in ("http", "https") else scheme
+        return client_ip, peer[1] if client_ip == peer[0] else None, host, scheme
 
     async def _store_rejected(self, request: CapturedRequest) -> None:
         # The user should see that a delivery was tried even though its body was refused.
@@ -263,6 +268,44 @@ class Capture:
             log.warning("rejected request not recorded", bin=request.bin_id, error=str(exc))
             return
         await self._hub.announce(captured_event(request, stored))
+
+
+# The sender's address and port (the port only when the address is the peer's), host and scheme.
+Origin = tuple[str | None, int | None, str, str]
+
+
+def _request(
+    scope: Scope,
+    bin_id: str,
+    path: str,
+    sub_path: str,
+    headers: list[Header],
+    origin: Origin,
+    received_at: datetime,
+    body: bytes,
+    body_size: int | None,
+    rejected: str | None,
+) -> CapturedRequest:
+    """The capture as stored: the body's digest is of what was kept (none when it was refused)."""
+    client_ip, client_port, host, scheme = origin
+    return CapturedRequest(
+        bin_id=bin_id,
+        method=scope["method"],
+        path=path,
+        sub_path=sub_path,
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+        body_size=body_size,
+        body_sha256=hashlib.sha256(body).hexdigest() if rejected is None else None,
+        client_ip=client_ip,
+        client_port=client_port,
+        host=host,
+        scheme=scheme,
+        http_version=scope.get("http_version", "1.1"),
+        received_at=received_at,
+        rejected=rejected,
+    )
 
 
 # Captures with bodies up to this size travel in their events (in this process); larger ones are read
@@ -334,24 +377,40 @@ async def _read_body(receive: Any, limit: int, declared: int | None) -> bytes:
             return b"".join(chunks)
 
 
-async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return status
 
 
 async def _answer(
-    send: Any, status: int, body: bytes, *, head: bool = False, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
+    send: Any,
+    status: int,
+    body: bytes,
+    *,
+    head: bool = False,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    respond: Respond | None = None,
+) -> int:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         *INERT_ANSWER,
         *(extra or []),
     ]
-    await _send(send, status, headers, b"" if head else body)
+    if respond is not None:
+        await respond(status, headers, b"" if head else body)
+        return status
+    return await _send(send, status, headers, b"" if head else body)
 
 
 async def answer_error(
-    send: Any, status: int, detail: str, *, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await _answer(send, status, msgspec.json.encode({"status_code": status, "detail": detail}), extra=extra)
+    send: Any,
+    status: int,
+    detail: str,
+    *,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    respond: Respond | None = None,
+) -> int:
+    body = msgspec.json.encode({"status_code": status, "detail": detail})
+    return await _answer(send, status, body, extra=extra, respond=respond)

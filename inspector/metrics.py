@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -140,29 +139,6 @@ class Metrics:
     def forwarded(self, outcome: str) -> None:
         """One auto-forward attempt ended this way (Deliveries' observer)."""
         self.forwards.labels(outcome).inc()
-
-    def measured(self, capture: ASGIApp) -> ASGIApp:
-        """The capture app, counting each answer by status and timing it to the answer's head."""
-
-        tally = self.captures
-
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            started = time.perf_counter()
-            status: int | None = None
-
-            async def send_measured(message: Any) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                    tally.took(time.perf_counter() - started)
-                await send(message)
-
-            try:
-                await capture(scope, receive, send_measured)
-            finally:
-                tally.answered(status)
-
-        return app
 
     # -- scraping ------------------------------------------------------------------------
 

@@ -15,10 +15,10 @@ import httptools
 import msgspec
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from inspector.capture import RAW_HEADERS
+from inspector.capture import RAW_HEADERS, RESPOND
 from inspector.config import Settings, format_size
 
 # Room above --max-header-bytes that the parser still buffers, so that the capture path sees a
@@ -509,6 +509,7 @@ class _HeadWithBody:
     socket. A head that announces a body (a Content-Length, not HEAD) is held until the body's
     first bytes, so that a small answer such as a capture's leaves in one send; a response body
     that is streamed (chunked) is not held up waiting for it. Anything else passes through.
+    The capture app's own answers skip the ASGI messages altogether (`respond`).
     """
 
     __slots__ = ("_cycle", "_head", "_transport")
@@ -538,6 +539,40 @@ class _HeadWithBody:
                 self._head = data
                 return
         self._transport.write(data)
+
+    async def respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """The whole response in one write, headers unchecked: what the cycle's ASGI send does for
+        a head with a Content-Length and then its body, for the capture app's own answers (offered
+        as the RESPOND scope extension). uvicorn's access log is off in this server, as is its
+        chunking (the answer is whole)."""
+        cycle = self._cycle
+        if cycle is None or cycle.response_started:
+            raise RuntimeError("the response has already started")
+        if cycle.flow.write_paused and not cycle.disconnected:
+            await cycle.flow.drain()
+        if cycle.disconnected:
+            return
+        self._cycle = None
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        cycle.chunked_encoding = False
+        cycle.expected_content_length = 0
+        content = [STATUS_LINE[status]]
+        for name, value in cycle.default_headers:
+            content += (name, b": ", value, b"\r\n")
+        for name, value in headers:
+            content += (name, b": ", value, b"\r\n")
+        if not cycle.keep_alive:
+            content.append(b"connection: close\r\n")
+        content.append(b"\r\n")
+        if cycle.scope["method"] != "HEAD":
+            content.append(body)
+        self._transport.write(b"".join(content))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self._transport.close()
+        cycle.on_response()
 
     def close(self) -> None:
         # uvicorn closes after an application error: what it wrote goes out first, as before.
@@ -579,7 +614,9 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
         cycle = self.cycle
         super().on_headers_complete()
         if self.cycle is not cycle:
-            self.cycle.transport = _HeadWithBody(self.transport, self.cycle)  # type: ignore[assignment]
+            transport = _HeadWithBody(self.transport, self.cycle)
+            self.cycle.transport = transport  # type: ignore[assignment]
+            self.scope["extensions"][RESPOND] = transport.respond  # type: ignore[typeddict-item]
         self._head_complete()
 
     def on_message_complete(self) -> None:

@@ -18,6 +18,7 @@ import uvicorn
 from conftest import ServerProcess, _complete
 from uvicorn.server import ServerState
 
+from inspector.capture import RESPOND
 from inspector.server import PROTOCOLS, ConnectionLimits, framing_problem
 
 HEADER_TIMEOUT = 1.0
@@ -448,11 +449,16 @@ ANSWER = b'{"ok":true}'
 
 
 async def small_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Reads the body and answers like the capture path (a small JSON body with a Content-Length),
-    or streams (/stream: no Content-Length, the body when `release` is set), or fails (/fail)."""
+    """Reads the body and answers like the capture path (a small JSON body with a Content-Length,
+    through ASGI's send or, at /respond, the server's RESPOND extension), or streams (/stream: no
+    Content-Length, the body when `release` is set), or fails (/fail)."""
     more = True
     while more:
         more = (await receive()).get("more_body", False)
+    if scope["path"] == "/respond":  # the capture app's way: the whole answer in one call
+        respond = scope["extensions"][RESPOND]
+        await respond(200, [(b"content-type", b"application/json"), (b"content-length", b"11")], ANSWER)
+        return
     if scope["path"] == "/stream":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await scope["state"]["release"].wait()
@@ -554,6 +560,32 @@ async def test_a_response_head_leaves_with_its_body() -> None:
     assert transport.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
     await exchange(transport, b"hi", 1)
     assert len(transport.writes) == 2 and transport.writes[1].endswith(ANSWER)
+
+
+async def test_a_whole_answer_leaves_in_one_write_as_send_would_write_it() -> None:
+    """RESPOND writes what ASGI's send writes for the same answer, in one write; it leaves the body
+    out for HEAD, says and does close when the client asked, and lets pipelined requests go on."""
+    transport, _, state = connected()
+    await exchange(transport, request("POST", "/x", b"hi"), 1)
+    await exchange(transport, request("POST", "/respond", b"hi"), 2)
+    by_send, by_respond = transport.writes
+    assert by_respond == by_send  # the same head and body
+
+    transport.writes.clear()
+    transport.get_protocol().data_received(b"HEAD /respond HTTP/1.1\r\nHost: x\r\n\r\n")  # type: ignore[attr-defined]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (head,) = transport.writes
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"content-length: 11\r\n\r\n")
+
+    transport.writes.clear()
+    pipelined = request("POST", "/respond", b"1") + request("POST", "/respond", b"2", close=True)
+    await exchange(transport, pipelined, 2)
+    first, second = transport.writes
+    assert b"connection: close" not in first and first.endswith(ANSWER)
+    assert b"\r\nconnection: close\r\n" in second and second.endswith(ANSWER)
+    assert transport.closed
+    assert state.total_requests == 5
 
 
 async def test_a_response_head_is_not_held_when_no_body_write_may_follow_soon() -> None:
