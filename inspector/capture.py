@@ -42,7 +42,8 @@ RAW_HEADERS = "inspector.raw_headers"
 # The scope extension under which inspector.server's httptools protocol offers to send a whole
 # answer in one write: `await respond(status, headers, body)`. It skips the checks ASGI's send makes
 # of each header, so it takes only answers whose headers this module made (lowercase names, values
-# of our own), never a bin's configured ones.
+# of our own), never a bin's configured ones. A middleware that reads answers from send takes it out
+# of the scope it passes on (logs.AccessLog does).
 RESPOND = "inspector.respond"
 Respond = Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from inspector.capture import RESPOND
 from inspector.proxies import TrustedProxies, scope_origin
 
 ASGIApp = Callable[[Any, Any, Any], Any]
@@ -94,6 +95,10 @@ class AccessLog:
             return
         started = time.perf_counter()
         logged = False
+        extensions = scope.get("extensions") or {}
+        if RESPOND in extensions:
+            # The capture app's one-write answers bypass send, where the status is read: not here.
+            scope = {**scope, "extensions": {k: v for k, v in extensions.items() if k != RESPOND}}
 
         def write(status: int | None) -> None:
             nonlocal logged
