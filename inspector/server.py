@@ -222,6 +222,8 @@ class _Deadlines:
         # must fire sooner (a timer per move cost more than the rest of this class).
         self._due: float | None = None
         self._on_due: Callable[[], None] = self._head_overdue
+        # True while the deadline is the keep-alive timeout, between one answer and the next request.
+        self._idle = False
         self._timer: asyncio.TimerHandle | None = None
         self._lingering = False
         # True while another protocol has the connection (see `_switch`).
@@ -263,7 +265,7 @@ class _Deadlines:
             return  # refused: read and drop until the client stops or the linger ends
         if self._awaiting == BODY:
             self._arm(self.limits.body_timeout, self._body_stalled)  # an idle gap: data restarts it
-        elif self._due is None and (self.cycle is None or self.cycle.response_complete):
+        elif (self._due is None or self._idle) and (self.cycle is None or self.cycle.response_complete):
             # The next request on a kept-alive connection has begun. (Bytes that arrive while a
             # request is in flight are pipelined: uvicorn's keep-alive timer covers them.)
             self._arm(self.limits.header_timeout, self._head_overdue)
@@ -425,6 +427,7 @@ class _Deadlines:
     def _arm(self, delay: float, callback: Callable[[], None]) -> None:
         if self._retired:
             return
+        self._idle = False
         self._due = self.loop.time() + delay
         self._on_due = callback
         if self._timer is None or self._due < self._timer.when():
@@ -588,6 +591,9 @@ class _HeadWithBody:
         return getattr(self._transport, name)
 
 
+_FRAMING_AND_EXPECT = frozenset((b"content-length", b"transfer-encoding", b"expect"))
+
+
 class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines, a head limit answered with 431, and strict framing."""
 
@@ -601,14 +607,24 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
         # uvicorn lowercases header names for the scope; the capture wants them as received.
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self.scope["extensions"] = {RAW_HEADERS: self._raw_headers}  # type: ignore[typeddict-unknown-key]
+        # Content-Length and Transfer-Encoding, for `body_framing`.
+        self._framing: list[tuple[bytes, bytes]] = []
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's (the scope's names lowercase, Expect noted), keeping the names as received and the
+        # framing headers aside: llhttp calls this for every header, so it does it all in one call.
         self._raw_headers.append((name, value))
-        super().on_header(name, value)
+        name = name.lower()
+        if name in _FRAMING_AND_EXPECT:
+            if name != b"expect":
+                self._framing.append((name, value))
+            elif value.lower() == b"100-continue":
+                self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         http_version = self.parser.get_http_version()
-        problem, self._body_length = body_framing(http_version, self.headers)
+        problem, self._body_length = body_framing(http_version, self._framing)
         if problem:
             raise FramingRefused(problem)  # stops llhttp; uvicorn then calls send_400_response
         cycle = self.cycle
@@ -622,6 +638,21 @@ class HardenedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._body_complete()
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, except that the keep-alive timeout is the connection's one deadline: uvicorn
+        # starts a timer after each answer, which the next request cancels (a timer per request).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._arm(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+            self._idle = True
 
 
 # Methods that llhttp might parse (its list, HTTP and RTSP); those it takes in an HTTP/1.1 request

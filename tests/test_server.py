@@ -507,13 +507,34 @@ class RecordingTransport(asyncio.Transport):
         return b"".join(self.writes).count(ANSWER)
 
 
-def connected(app_state: dict[str, Any] | None = None) -> tuple[RecordingTransport, Any, ServerState]:
+class CountingLoop:
+    """The running loop, counting the timers started on it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.timers = 0
+
+    def call_at(self, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        self.timers += 1
+        return self._loop.call_at(*args, **kwargs)
+
+    def call_later(self, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        self.timers += 1
+        return self._loop.call_later(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+
+def connected(
+    app_state: dict[str, Any] | None = None, loop: Any = None
+) -> tuple[RecordingTransport, Any, ServerState]:
     """A `--http auto` protocol with a connection, serving `small_app`."""
     config = uvicorn.Config(small_app, log_config=None, ws="none", lifespan="off")
     config.limits = ConnectionLimits()  # type: ignore[attr-defined]
     config.load()
     state = ServerState()
-    protocol = PROTOCOLS["auto"](config, state, app_state or {}, asyncio.get_running_loop())  # type: ignore[call-arg]
+    protocol = PROTOCOLS["auto"](config, state, app_state or {}, loop or asyncio.get_running_loop())  # type: ignore[call-arg]
     transport = RecordingTransport()
     transport.set_protocol(protocol)
     protocol.connection_made(transport)
@@ -543,6 +564,20 @@ async def test_a_connection_keeps_one_protocol_of_each_kind_across_hand_overs() 
     assert len(set(map(id, transport.protocols))) == 2
     assert transport.get_protocol() is fast
     assert state.connections == {fast}
+
+
+async def test_requests_on_a_kept_alive_connection_start_no_timers() -> None:
+    """The head and body deadlines and the keep-alive timeout move one timer per connection, which
+    is restarted only when it would fire late: uvicorn's own keep-alive started a timer after each
+    answer, for the next request to cancel."""
+    loop = CountingLoop(asyncio.get_running_loop())
+    transport, _, _ = connected(loop=loop)
+    for answered in range(1, 3):
+        await exchange(transport, request("POST", "/x", b"hi"), answered)
+    settled = loop.timers
+    for answered in range(3, 23):
+        await exchange(transport, request("POST", "/respond" if answered % 2 else "/x", b"hi"), answered)
+    assert loop.timers == settled
 
 
 async def test_a_response_head_leaves_with_its_body() -> None:
