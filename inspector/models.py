@@ -173,7 +173,8 @@ class CapturedRequest(msgspec.Struct, frozen=True, kw_only=True):
     sub_path: str
     # The raw query string: order, duplicates and encoding kept.
     query: str
-    # In arrival order with duplicates; the HTTP server lowercases the names.
+    # In arrival order with duplicates, names as the sender wrote them (lowercase in captures made
+    # before names kept their case).
     headers: list[Header]
     body: bytes
     # len(body), or for a rejected request the size the sender declared (None if unknown).
