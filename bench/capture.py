@@ -152,12 +152,26 @@ class Server:
         self.process.wait(30)
 
 
-def lua_script(workdir: Path) -> Path:
-    script = workdir / "post.lua"
+def lua_script(workdir: Path, *, mix: bool = False) -> Path:
+    """The 1 KB JSON POST, from a wrk request function; with `mix`, one request in 20 of another
+    method: PROPFIND (llhttp knows it) and FOO (llhttp reads it under a stand-in). All-POST loads use
+    the same function, so that a mix and all-POST differ in their methods alone (wrk also verifies
+    only a script's first request, and refuses FOO there)."""
+    script = workdir / ("mix.lua" if mix else "post.lua")
+    odd = (
+        '  if n % 40 == 0 then method = "FOO" elseif n % 40 == 20 then method = "PROPFIND" end\n'
+        if mix
+        else ""
+    )
     script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(BODY)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
+        "local n = 0\n"
+        f"local body = {json.dumps(BODY)}\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        '  local method = "POST"\n'
+        f"{odd}"
+        '  return wrk.format(method, wrk.path, {["Content-Type"] = "application/json"}, body)\n'
+        "end\n"
     )
     return script
 
@@ -215,26 +229,10 @@ def bench_parser(parser: str, args: argparse.Namespace, workdir: Path) -> dict:
     }
 
 
-def mix_script(workdir: Path) -> Path:
-    """POSTs with one request in 20 of another method: PROPFIND (llhttp knows it) and FOO (h11)."""
-    script = workdir / "mix.lua"
-    script.write_text(
-        "local n = 0\n"
-        f"local body = {json.dumps(BODY)}\n"
-        "request = function()\n"
-        "  n = n + 1\n"
-        '  local method = "POST"\n'
-        '  if n % 40 == 0 then method = "FOO" elseif n % 40 == 20 then method = "PROPFIND" end\n'
-        '  return wrk.format(method, wrk.path, {["Content-Type"] = "application/json"}, body)\n'
-        "end\n"
-    )
-    return script
-
-
 def bench_compare(args: argparse.Namespace, workdir: Path) -> list[dict]:
     """The default server against raw ASGI on uvicorn+httptools and +h11, `--http h11` (the old
     default) and the default under a 95/5 method mix, in alternating runs; req/s and server CPU."""
-    post, mix = lua_script(workdir), mix_script(workdir)
+    post, mix = lua_script(workdir), lua_script(workdir, mix=True)
     raw_fast = Server("raw", "httptools", args, workdir)
     raw_h11 = Server("raw", "h11", args, workdir)
     auto = Server("inspector", "auto", args, workdir)

@@ -119,8 +119,8 @@ class Settings:
         "auto",
         flag="--http",
         choices=HTTP_PARSERS,
-        help="HTTP parser: auto parses with httptools (llhttp) and hands each request it cannot take "
-        "(a method it does not know such as FOO or lowercase get, CONNECT, Upgrade) to h11; h11 parses "
+        help="HTTP parser: auto parses with httptools (llhttp), any method token included (FOO, "
+        "lowercase get), and hands the requests it cannot take (CONNECT, Upgrade) to h11; h11 parses "
         "every request (slower); httptools alone answers 400 to unknown methods and drops an Upgrade "
         "request's body.",
     )

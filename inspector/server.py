@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -683,19 +684,30 @@ def _llhttp_takes(method: str) -> bool:
     return probe.complete and parser.get_method() == method.encode() and not parser.should_upgrade()
 
 
-# Method tokens the fast path takes: llhttp parses these exactly as sent (it matches case).
+# Method tokens llhttp parses exactly as sent (it matches case).
 FAST_METHODS = frozenset(method.encode() for method in _LLHTTP_CANDIDATES if _llhttp_takes(method))
-_LONGEST_METHOD = max(map(len, FAST_METHODS))
-# Starts of a request that may yet turn out to be a fast method: wait for more bytes.
-_METHOD_PREFIXES = frozenset(method[:n] for method in FAST_METHODS for n in range(len(method)))
+# Any other token is parsed with this one in its place, and the request's scope then given the token
+# as sent: llhttp treats POST like any method without a meaning of its own (its special cases are
+# HEAD, which it takes as sent, and CONNECT, which h11 reads).
+STAND_IN = b"POST"
+# The longest token the fast path reads (IANA's method registry's longest has 17 bytes), so that the
+# start of a request it holds back, waiting for the token's end, stays small. A longer one is h11's.
+MAX_STAND_IN = 32
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")  # RFC 9110's tchar
 
 
-def fast_method(data: bytes, start: int) -> bool | None:
-    """Whether the request at `start` has a method llhttp takes; None when too little has arrived."""
-    space = data.find(b" ", start, start + _LONGEST_METHOD + 1)
-    if space != -1:
-        return data[start:space] in FAST_METHODS
-    return None if data[start : start + _LONGEST_METHOD + 1] in _METHOD_PREFIXES else False
+def method_end(data: bytes, start: int) -> int | None:
+    """Where the method token of the request at `start` ends (at its space), when the fast path reads
+    the request; -1 when h11 must (CONNECT, a method that is not a token or is over MAX_STAND_IN
+    bytes); None when too few bytes have arrived to tell."""
+    end = _TOKEN.match(data, start, start + MAX_STAND_IN + 1).end()  # type: ignore[union-attr]
+    if end - start > MAX_STAND_IN:
+        return -1
+    if end == len(data):
+        return None
+    if end == start or data[end] != 0x20 or data[start:end] == b"CONNECT":
+        return -1
+    return end
 
 
 class _HandOver(Exception):
@@ -709,12 +721,14 @@ _BLANK_LINE = b"\r\n\r\n"
 
 
 class FastPathProtocol(HardenedHttpToolsProtocol):
-    """The default: httptools (llhttp) for the methods it knows, the h11 protocol for the rest.
+    """The default: httptools (llhttp) for every method token, the h11 protocol for the rest.
 
-    At the start of each request it reads the method token. One llhttp takes is parsed here; any
-    other (FOO, lowercase get, an Upgrade or CONNECT request, which llhttp treats as a protocol
-    switch) makes it hand the connection, with the bytes already read, to `FallbackH11Protocol`,
-    which hands it back when that request is answered. A request start is known exactly because
+    At the start of each request it reads the method token. One llhttp takes is parsed as sent; any
+    other token (FOO, lowercase get) is parsed with a stand-in in its place, and the scope gets the
+    token back. What llhttp cannot read that way (an Upgrade or CONNECT request, which llhttp treats
+    as a protocol switch; a method that is not a token, or a token over MAX_STAND_IN bytes) makes it
+    hand the connection, with the bytes already read, to `FallbackH11Protocol`, which hands it back
+    when that request is answered. A request start is known exactly because
     llhttp is fed in pieces that end where a message can end: at a head's blank line, after a
     Content-Length body's last byte, at a blank line inside a chunked body (the last chunk and
     trailers end with one). Should llhttp ever begin a message elsewhere (it is strict about CRLF,
@@ -723,6 +737,8 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
     """
 
     _phase = _BOUNDARY
+    # The method token of the request being read, when llhttp reads a stand-in in its place.
+    _method: str | None = None
 
     def _start_over(self) -> None:
         super()._start_over()
@@ -765,17 +781,25 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
                     pos += 1  # llhttp skips empty lines before a request; h11 would refuse them
                 if pos == end:
                     return
-                verdict = fast_method(data, pos)
-                if verdict is None:
+                method_ends = method_end(data, pos)
+                if method_ends is None:
                     self._partial = data[pos:]
                     self._head_bytes = len(self._partial)  # the head has begun (a 408 is due)
                     return
-                if not verdict:
+                if method_ends < 0:
                     self._hand_over(data[pos:])
                     return
                 self._phase = _HEAD
                 self._tail = b""
                 self._head_pieces.clear()
+                method = data[pos:method_ends]
+                self._method = None if method in FAST_METHODS else method.decode("ascii")
+                if self._method is not None:
+                    # llhttp reads the stand-in; a hand-over at the head's end sends the token as sent.
+                    self._parse(STAND_IN)
+                    self._head_pieces.append(view[pos:method_ends])
+                    self._head_bytes += method_ends - pos
+                    pos = method_ends
             elif phase == _HEAD:
                 room = self.limits.max_head_bytes - self._head_bytes
                 if room <= 0:
@@ -871,6 +895,10 @@ class FastPathProtocol(HardenedHttpToolsProtocol):
                 raise _HandOver
             self._head_pieces.clear()  # they may hold a whole read: not kept past the head
         super().on_headers_complete()
+        if self._method is not None:
+            # The application's task is created, not yet run: it sees the method as sent.
+            self.scope["method"] = self._method
+            self._method = None
         if self._phase == _HEAD:
             if self._body_length == CHUNKED:
                 self._phase = _CHUNKED

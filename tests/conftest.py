@@ -38,6 +38,9 @@ def require_service(name: str, port: int, host: str = "127.0.0.1") -> None:
 
 # The Redis the scale-out tests use (started by .ci/run); each test keeps to a prefix of its own.
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# A method token the default server (`--http auto`) reads with h11: every token up to MAX_STAND_IN
+# bytes is read by llhttp (inspector/server.py), so the h11 side is tested with a longer one.
+H11_METHOD = "LONGER-THAN-ANY-REGISTERED-METHOD"
 
 
 def unique_prefix() -> str:

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from conftest import ServerProcess, _complete
+from conftest import H11_METHOD, ServerProcess, _complete
 from uvicorn.server import ServerState
 
 from inspector.capture import RESPOND
-from inspector.server import PROTOCOLS, ConnectionLimits, framing_problem
+from inspector.server import MAX_STAND_IN, PROTOCOLS, ConnectionLimits, framing_problem, method_end
 
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.0
@@ -33,7 +33,7 @@ PATHS = {
     "h11": ("h11", "POST"),
     "httptools": ("httptools", "POST"),
     "auto-fast": ("auto", "POST"),  # llhttp takes POST
-    "auto-fallback": ("auto", "FOO"),  # handed to h11, and back when answered
+    "auto-fallback": ("auto", H11_METHOD),  # handed to h11, and back when answered
 }
 
 
@@ -79,7 +79,7 @@ def bin_id(server: ServerProcess) -> str:
 
 
 def stored(server: ServerProcess, bin_id: str) -> list[dict]:
-    return httpx.get(f"{server.url}/api/bins/{bin_id}/requests").json()["items"]
+    return httpx.get(f"{server.url}/api/bins/{bin_id}/requests", params={"limit": 100}).json()["items"]
 
 
 def stored_in_order(server: ServerProcess, bin_id: str) -> list[tuple[str, str, bytes]]:
@@ -93,7 +93,7 @@ def stored_in_order(server: ServerProcess, bin_id: str) -> list[tuple[str, str, 
 
 def other_method(path: tuple[str, str]) -> str:
     """A method for a second request that takes the other parser, where there is one."""
-    return "PUT" if path[0] == "httptools" else "FOO"
+    return "PUT" if path[0] == "httptools" else H11_METHOD
 
 
 def connect(server: ServerProcess) -> socket.socket:
@@ -369,8 +369,9 @@ H11_SAYS = "Invalid HTTP request: illegal header line: bytearray(b'X-Bad : value
     [
         ("auto", "POST", LLHTTP_SAYS),
         ("auto", "PROPFIND", LLHTTP_SAYS),
-        ("auto", "FOO", H11_SAYS),
-        ("auto", "get", H11_SAYS),
+        ("auto", "FOO", LLHTTP_SAYS),
+        ("auto", "get", LLHTTP_SAYS),
+        ("auto", H11_METHOD, H11_SAYS),
         ("auto", "CONNECT", H11_SAYS),
         ("h11", "POST", H11_SAYS),
         ("httptools", "POST", LLHTTP_SAYS),
@@ -379,7 +380,8 @@ H11_SAYS = "Invalid HTTP request: illegal header line: bytearray(b'X-Bad : value
 def test_which_parser_reads_a_request(
     server_for: Callable[[str], ServerProcess], http: str, method: str, parser: str
 ) -> None:
-    """auto reads the methods llhttp knows with llhttp, others with h11, and goes back after one."""
+    """auto reads every method token with llhttp (one it does not know through a stand-in), what llhttp
+    cannot read that way with h11, and goes back after one."""
     server = server_for(http)
     bin_id = httpx.post(f"{server.url}/api/bins").json()["id"]
     with connect(server) as sock:
@@ -388,11 +390,11 @@ def test_which_parser_reads_a_request(
     # After a request on the other parser, the next one on the connection is read by the first.
     with connect(server) as sock:
         sock.sendall(
-            request("FOO", f"/b/{bin_id}") + f"{method} /b/{bin_id} HTTP/1.1\r\n".encode() + BAD_HEADER
+            request(H11_METHOD, f"/b/{bin_id}") + f"{method} /b/{bin_id} HTTP/1.1\r\n".encode() + BAD_HEADER
         )
         received, _ = until_closed(sock, MARGIN)
     if http == "httptools":
-        assert status_and_detail(received)[0] == 400  # llhttp refuses FOO itself
+        assert status_and_detail(received)[0] == 400  # llhttp alone refuses a method it does not know
         return
     first, _, second = received.partition(b"HTTP/1.1 400 ")
     assert answers(first) == [200]
@@ -455,6 +457,8 @@ async def small_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     more = True
     while more:
         more = (await receive()).get("more_body", False)
+    if "methods" in scope["state"]:
+        scope["state"]["methods"].append(scope["method"])
     if scope["path"] == "/respond":  # the capture app's way: the whole answer in one call
         respond = scope["extensions"][RESPOND]
         await respond(200, [(b"content-type", b"application/json"), (b"content-length", b"11")], ANSWER)
@@ -551,11 +555,46 @@ async def exchange(transport: RecordingTransport, data: bytes, answers: int) -> 
     raise AssertionError(f"{transport.answers()} answers, not {answers}: {transport.writes!r}")
 
 
+@pytest.mark.parametrize(
+    ("data", "start", "end"),
+    [
+        (b"POST /x", 0, 4),
+        (b"\r\nFOO /x", 2, 5),
+        (b"get /", 0, 3),
+        (b"!#$%&'*+-.^_`|~09Az /", 0, 19),
+        (b"X" * MAX_STAND_IN + b" /", 0, MAX_STAND_IN),
+        (b"PROPF", 0, None),  # a token's end has not arrived yet
+        (b"", 0, None),
+        (b"X" * MAX_STAND_IN, 0, None),
+        (b"X" * (MAX_STAND_IN + 1), 0, -1),  # longer than the fast path waits for
+        (H11_METHOD.encode() + b" /", 0, -1),
+        (b"CONNECT example.test:443 HTTP/1.1", 0, -1),
+        (b"G@T /", 0, -1),
+        (b" /x", 0, -1),
+        (b"FOO\t/x", 0, -1),
+    ],
+)
+def test_method_end(data: bytes, start: int, end: int | None) -> None:
+    assert method_end(data, start) == end
+
+
+async def test_a_method_llhttp_does_not_know_stays_on_llhttp_under_a_stand_in() -> None:
+    """FOO, lowercase get and other tokens llhttp does not take are read by it all the same, with a
+    stand-in in their place: no hand-over, and the application sees each token as sent."""
+    seen: list[str] = []
+    transport, fast, _ = connected({"methods": seen})
+    methods = ["FOO", "get", "PROPFIND", "Post", "X", "!#$%&'*+-.^_`|~09Az", "POST", "head"]
+    for answered, method in enumerate(methods, 1):
+        await exchange(transport, request(method, "/x", b"hi"), answered)
+    assert seen == methods
+    assert transport.protocols == [fast]
+
+
 async def test_a_connection_keeps_one_protocol_of_each_kind_across_hand_overs() -> None:
-    """A FOO takes the connection to h11 and back: the same two protocol objects every time (a
-    hand-over that builds a uvicorn protocol costs about as much as parsing the request)."""
+    """A request for h11 takes the connection there and back: the same two protocol objects every
+    time (a hand-over that builds a uvicorn protocol costs about as much as parsing the request)."""
     transport, fast, state = connected()
-    methods = ["POST", "FOO", "POST", "FOO", "get", "PROPFIND", "FOO"]
+    methods = ["POST", H11_METHOD, "POST", H11_METHOD, H11_METHOD, "PROPFIND", H11_METHOD]
     for answered, method in enumerate(methods, 1):
         await exchange(transport, request(method, "/x", b"hi"), answered)
     assert b"".join(transport.writes).count(b"HTTP/1.1 200 ") == len(methods)
