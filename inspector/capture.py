@@ -128,9 +128,10 @@ class Capture:
         # the protocol passed them on (inspector.server does), else the scope's are all there is.
         raw = (scope.get("extensions") or {}).get(RAW_HEADERS) or scope["headers"]
         headers: list[Header] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
-        if any(k == b"cookie" and b"inspector_" in v for k, v in scope["headers"]):
+        size, host, declared, credentials = _scan(scope["headers"])
+        if credentials:
             headers = _without_credentials(headers)
-        origin = self._origin(scope, headers)
+        origin = self._origin(scope, headers, host)
 
         def described(
             body: bytes = b"", body_size: int | None = None, rejected: str | None = None
@@ -139,7 +140,7 @@ class Capture:
                 scope, bin_id, path, slash + rest, headers, origin, received_at, body, body_size, rejected
             )
 
-        if problem := self._header_problem(scope["headers"]):
+        if problem := self._header_problem(len(raw), size):
             await self._store_rejected(described(rejected=problem))
             return await answer_error(send, 431, f"Refused: {problem}.", respond=respond)
         if retry_after := await self._rate_limited(bin_id, origin[0]):
@@ -152,7 +153,7 @@ class Capture:
             )
         limit = self._settings.max_body_size
         try:
-            body = await _read_body(receive, limit, _declared_length(headers))
+            body = await _read_body(receive, limit, declared)
         except BodyTooLarge as exc:
             reason = f"body larger than the {format_size(limit)} limit"
             await self._store_rejected(described(body_size=exc.size, rejected=reason))
@@ -220,10 +221,9 @@ class Capture:
         outcome = answer(request, zoom_secret=zoom_secret, verify_token=answers.verify_token)
         return outcome.reply if outcome else None
 
-    def _header_problem(self, raw: list[tuple[bytes, bytes]]) -> str | None:
-        if len(raw) > self._settings.max_headers:
-            return f"{len(raw)} headers, more than this server's limit of {self._settings.max_headers}"
-        size = sum(len(name) + len(value) + 4 for name, value in raw)
+    def _header_problem(self, count: int, size: int) -> str | None:
+        if count > self._settings.max_headers:
+            return f"{count} headers, more than this server's limit of {self._settings.max_headers}"
         if size > self._settings.max_header_bytes:
             return (
                 f"headers of {size} bytes, more than this server's limit of {self._settings.max_header_bytes}"
@@ -244,10 +244,10 @@ class Capture:
                 return decision.retry_after_header
         return None
 
-    def _origin(self, scope: Scope, headers: list[Header]) -> Origin:
-        """Who sent the request and to which URL, proxies the operator trusts taken into account."""
+    def _origin(self, scope: Scope, headers: list[Header], host: str | None) -> Origin:
+        """Who sent the request and to which URL (`host`: its first Host header), proxies the
+        operator trusts taken into account."""
         peer = scope.get("client") or (None, None)
-        host = next((value for name, value in headers if name.lower() == "host"), None)
         if host is None:
             server = scope.get("server") or ("", None)
             host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
@@ -350,14 +350,22 @@ def _without_credentials(headers: list[Header]) -> list[Header]:
     return kept
 
 
-def _declared_length(headers: list[Header]) -> int | None:
+def _scan(headers: list[tuple[bytes, bytes]]) -> tuple[int, str | None, int | None, bool]:
+    """One pass over the scope's (lowercase) headers: their size as sent, the first Host, the
+    declared Content-Length (None if absent or not a number), and whether a cookie holds one of our
+    tokens (a browser sending a bin our credentials)."""
+    size, host, declared, credentials = 0, None, None, False
     for name, value in headers:
-        if name.lower() == "content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+        size += len(name) + len(value) + 4
+        if name == b"host":
+            if host is None:
+                host = value.decode("latin-1")
+        elif name == b"content-length":
+            if declared is None:
+                declared = int(value) if value.isdigit() else -1
+        elif name == b"cookie" and b"inspector_" in value:
+            credentials = True
+    return size, host, declared if declared != -1 else None, credentials
 
 
 async def _read_body(receive: Any, limit: int, declared: int | None) -> bytes:
