@@ -7,7 +7,7 @@ import functools
 import http
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +105,7 @@ def run(settings: Settings) -> None:
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
-def framing_problem(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+def framing_problem(http_version: str, headers: Sequence[tuple[bytes, bytes]]) -> str | None:
     """Why a request's body framing is ambiguous, or None when it is sound.
 
     `headers` have lowercased names, as both parsers give them. A request that two servers could
@@ -119,8 +119,10 @@ def framing_problem(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -
 CHUNKED = -1
 
 
-def body_framing(http_version: str, headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, int]:
+def body_framing(http_version: str, headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, int]:
     """`framing_problem`, and the body's length when the framing is sound (CHUNKED, or 0 for none)."""
+    if len(headers) == 1 and headers[0][0] == b"content-length" and headers[0][1].isdigit():
+        return None, int(headers[0][1])  # the usual request: one plain Content-Length
     lengths: set[bytes] = set()
     codings: list[bytes] = []
     for name, value in headers:
