@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from inspector import __version__
 from inspector.bodies import parse_urlencoded
+from inspector.httpsyntax import TOKEN
 
 if TYPE_CHECKING:
     from inspector.models import CapturedRequest, Header
@@ -435,16 +436,15 @@ def from_har(log: Any, *, bin_id: str, path_prefix: str) -> list[CapturedRequest
 # What the wire can carry: a method is a token (RFC 9110), and no request line or header holds CR, LF
 # or NUL. An import holding other text could never have been captured, and its raw and cURL exports
 # would say something else than it does.
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 
 
 def check_importable(captured: CapturedRequest, where: str) -> None:
     """Raise BadImport unless the capture is one the wire could have carried."""
-    if not _TOKEN.fullmatch(captured.method):
+    if not TOKEN.fullmatch(captured.method):
         raise BadImport(f"{where}: the method must be an HTTP token, not {captured.method[:40]!r}")
     if _FORBIDDEN.search(captured.sub_path + captured.query + captured.host):
         raise BadImport(f"{where}: the path, query and host may not hold CR, LF or NUL")
     for name, value in captured.headers:
-        if not _TOKEN.fullmatch(name) or _FORBIDDEN.search(value):
+        if not TOKEN.fullmatch(name) or _FORBIDDEN.search(value):
             raise BadImport(f"{where}: header {name[:40]!r} is not one HTTP can carry")

@@ -19,6 +19,7 @@ import httpcore
 import httpx
 import msgspec
 
+from inspector.httpsyntax import TOKEN
 from inspector.models import CapturedRequest, Header
 from inspector.targets import TargetPolicy, TargetRefused, netloc, parse_target
 
@@ -40,7 +41,6 @@ BODY_HEADERS = frozenset({"content-length", "content-type", "content-encoding", 
 # Credentials meant for the first origin are not handed to another one on a redirect.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Exactly what h11 accepts as a field value: visible bytes, inner spaces and tabs, nothing else.
 FIELD_VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
 

@@ -12,6 +12,7 @@ import msgspec
 
 from inspector.bodies import parse_urlencoded
 from inspector.exports import HOP_BY_HOP
+from inspector.httpsyntax import TCHAR, TOKEN
 from inspector.mediatypes import is_active_type
 from inspector.pathglob import PathBits, compile_glob, count_wildcards
 
@@ -50,10 +51,9 @@ INERT_ANSWER = ((b"x-content-type-options", b"nosniff"), (b"content-security-pol
 # Statuses whose answers never carry content (RFC 9110 §15.3.5, §15.3.6, §15.4.5).
 NO_CONTENT = frozenset({204, 205, 304})
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Control characters other than HTAB could split or smuggle headers.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;.*)?")
+_MEDIA_TYPE = re.compile(rf"{TCHAR}+/{TCHAR}+(?:[ \t]*;.*)?")
 _ORIGIN = re.compile(r"null|[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-_~%\[\]:]+")
 
 # Response headers a bin may not set, with the reason the user is shown.
@@ -180,7 +180,7 @@ def validate_settings(
         errors.append(f"rules: {len(settings.rules)} rules is over the limit of {max_rules}.")
     for i, rule in enumerate(settings.rules):
         at = f"rules[{i}]"
-        if rule.method is not None and not _TOKEN.fullmatch(rule.method):
+        if rule.method is not None and not TOKEN.fullmatch(rule.method):
             errors.append(
                 f"{at}.method: {rule.method[:64]!r} is not a method token such as 'POST'; "
                 "use null for any method."
@@ -202,7 +202,7 @@ def validate_settings(
 
 
 def _header_errors(at: str, name: str, value: str) -> list[str]:
-    if not _TOKEN.fullmatch(name) or len(name) > 256:
+    if not TOKEN.fullmatch(name) or len(name) > 256:
         return [f"{at}: {name[:64]!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)."]
     reason = _REFUSED_HEADERS.get(name.lower())
     if reason is not None:
@@ -458,12 +458,12 @@ def cors_preflight_headers(headers: Sequence[Header]) -> list[tuple[bytes, bytes
     """
     answer = [(b"access-control-allow-origin", _allowed_origin(headers))]
     method = _first(headers, "access-control-request-method")
-    if method is not None and _TOKEN.fullmatch(method.strip()):
+    if method is not None and TOKEN.fullmatch(method.strip()):
         answer.append((b"access-control-allow-methods", method.strip().encode()))
     requested = _first(headers, "access-control-request-headers") or ""
     # A dict keeps the order asked for and drops repeats; names that are not tokens are left out.
     names = dict.fromkeys(part.strip().lower() for part in requested.split(","))
-    names = {name: None for name in names if _TOKEN.fullmatch(name)}
+    names = {name: None for name in names if TOKEN.fullmatch(name)}
     if names:
         answer.append((b"access-control-allow-headers", ", ".join(names).encode()))
     answer.append((b"access-control-max-age", str(PREFLIGHT_MAX_AGE).encode()))

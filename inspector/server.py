@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import http
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from inspector.capture import RAW_HEADERS, RESPOND
 from inspector.config import Settings, format_size
+from inspector.httpsyntax import TCHARS
 
 # Room above --max-header-bytes that the parser still buffers, so that the capture path sees a
 # block just over the limit and records the refused attempt; past it the parser answers 431 itself.
@@ -695,14 +695,13 @@ STAND_IN = b"POST"
 # The longest token the fast path reads (IANA's method registry's longest has 17 bytes), so that the
 # start of a request it holds back, waiting for the token's end, stays small. A longer one is h11's.
 MAX_STAND_IN = 32
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")  # RFC 9110's tchar
 
 
 def method_end(data: bytes, start: int) -> int | None:
     """Where the method token of the request at `start` ends (at its space), when the fast path reads
     the request; -1 when h11 must (CONNECT, a method that is not a token or is over MAX_STAND_IN
     bytes); None when too few bytes have arrived to tell."""
-    end = _TOKEN.match(data, start, start + MAX_STAND_IN + 1).end()  # type: ignore[union-attr]
+    end = TCHARS.match(data, start, start + MAX_STAND_IN + 1).end()  # type: ignore[union-attr]
     if end - start > MAX_STAND_IN:
         return -1
     if end == len(data):
