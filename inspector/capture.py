@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import structlog
 from inspector.bincache import BinCache
 from inspector.bins import without_token_cookies
 from inspector.config import Settings, format_size
+from inspector.extensions import RAW_HEADERS, RESPOND, Respond
 from inspector.handshakes import Reply, answer, recognise
 from inspector.hub import Event, Hub
 from inspector.models import CapturedRequest, Header
@@ -35,17 +35,6 @@ from inspector.store import BinNotFound, Store, StoreClosed, Stored, StoreUnavai
 
 if TYPE_CHECKING:
     from inspector.metrics import CaptureTally
-
-# The scope extension under which inspector.server's protocols pass a request's headers as
-# received: names in their case, in order, repeats kept ([(name, value)] as bytes).
-RAW_HEADERS = "inspector.raw_headers"
-# The scope extension under which inspector.server's httptools protocol offers to send a whole
-# answer in one write: `await respond(status, headers, body)`. It skips the checks ASGI's send makes
-# of each header, so it takes only answers whose headers this module made (lowercase names, values
-# of our own), never a bin's configured ones. A middleware that reads answers from send takes it out
-# of the scope it passes on (logs.AccessLog does).
-RESPOND = "inspector.respond"
-Respond = Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from inspector.capture import RESPOND
+from inspector.extensions import RESPOND
 from inspector.proxies import TrustedProxies, scope_origin
 
 ASGIApp = Callable[[Any, Any, Any], Any]

@@ -18,8 +18,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from inspector.capture import RAW_HEADERS, RESPOND
 from inspector.config import Settings, format_size
+from inspector.extensions import RAW_HEADERS, RESPOND
 from inspector.httpsyntax import TCHARS
 
 # Room above --max-header-bytes that the parser still buffers, so that the capture path sees a
@@ -373,7 +373,7 @@ class _Deadlines:
         successor = self._partner
         if successor is None or successor._switching:
             # The first hand-over on this connection; or the partner is the one handing the
-            # connection back to us right now (a pipelined FOO after a FOO), and its callers would
+            # connection back to us right now (two pipelined requests for h11), and its callers would
             # carry on as if it still had the connection: a new partner takes over from it.
             if successor is not None:
                 successor._partner = None
@@ -919,8 +919,8 @@ class FallbackH11Protocol(HardenedH11Protocol):
     """The h11 protocol that takes a connection from `FastPathProtocol` for one request or more.
 
     When a request/response cycle ends it hands the connection back, with what h11 has buffered
-    (a pipelined request), so that a connection that sent one FOO is not on the slow parser for
-    good. It is built at a connection's first hand-over and kept, idle, for the next one.
+    (a pipelined request), so that a connection that sent one such request is not on the slow
+    parser for good. It is built at a connection's first hand-over and kept, idle, for the next one.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

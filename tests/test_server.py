@@ -18,7 +18,7 @@ import uvicorn
 from conftest import H11_METHOD, ServerProcess, _complete
 from uvicorn.server import ServerState
 
-from inspector.capture import RESPOND
+from inspector.extensions import RESPOND
 from inspector.server import MAX_STAND_IN, PROTOCOLS, ConnectionLimits, framing_problem, method_end
 
 HEADER_TIMEOUT = 1.0
